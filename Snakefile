@@ -1,0 +1,22 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/download.smk"
+include: "rules/prepare.smk"
+include: "rules/embed.smk"
+include: "rules/search.smk"
+include: "rules/mine.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        [mined_output(d) for d in DATASETS],
+        f"{RESULTS}/report/summary.md",

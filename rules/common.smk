@@ -1,0 +1,139 @@
+import copy
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+# A --configfile (or --config) that names `datasets:` replaces the default set rather
+# than being merged into it key by key: a custom config must never inherit datasets,
+# or shard counts, from config.yaml.
+_cli_datasets = workflow.config_settings.overwrite_config.get("datasets")
+if _cli_datasets is not None:
+    config["datasets"] = copy.deepcopy(_cli_datasets)
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
+from hnm.options import (
+    OUTPUT_EXT,
+    ConfigError,
+    check_mining,
+    resolve_mining,
+)  # noqa: E402
+from hnm.sources import parse_source  # noqa: E402
+
+RESULTS = config["results"]
+OUTPUT_DIR = config["output_dir"]
+DATASETS = config["datasets"]
+MODEL = config["model"]
+EMBED = config["embed"]
+SEARCH = config["search"]
+TOPK = SEARCH["topk"]
+
+
+def _mining_for(name):
+    opts = resolve_mining(config.get("mining"), DATASETS[name].get("mining"))
+    try:
+        check_mining(opts, TOPK, f"datasets.{name}.mining")
+    except ConfigError as exc:
+        raise WorkflowError(f"invalid config: {exc}")
+    return opts
+
+
+MINING = {name: _mining_for(name) for name in DATASETS}
+SOURCES = {}
+for _name, _ds in DATASETS.items():
+    try:
+        SOURCES[_name] = parse_source(_ds["source"])
+    except ValueError as exc:
+        raise WorkflowError(f"invalid config: datasets.{_name}.source: {exc}")
+
+
+# Everything that changes the vectors, and nothing else: the cache folder of the
+# embeddings. Mining and search settings never move it, so they never re-embed.
+EMBED_SETTINGS = {
+    "name_or_path": MODEL["name_or_path"],
+    "max_seq_length": MODEL["max_seq_length"],
+    "query_prompt": MODEL["query_prompt"],
+    "passage_prompt": MODEL["passage_prompt"],
+    "block_rows": EMBED["block_rows"],
+}
+EMBED_KEY = (
+    re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", MODEL["name_or_path"])
+    + "-"
+    + hashlib.sha256(json.dumps(EMBED_SETTINGS, sort_keys=True).encode()).hexdigest()[
+        :10
+    ]
+)
+
+EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
+SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/top{TOPK}/{{dataset}}"
+PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(d) for d in DATASETS),
+    n=r"\d+",
+    shard=r"\d+",
+    filename=r"[^/]+",
+    ext="jsonl|parquet",
+
+
+def n_shards(dataset):
+    return DATASETS[dataset]["shards"]
+
+
+def raw_input(wildcards):
+    """The raw file a dataset is prepared from: a download, or a local path in place."""
+    src = SOURCES[wildcards.dataset]
+    if src.kind == "local":
+        return src.path
+    return f"resources/raw/{src.kind}/{wildcards.dataset}/{src.filename}"
+
+
+def shard_files(dataset, pattern):
+    n = n_shards(dataset)
+    return expand(pattern, dataset=dataset, n=n, shard=range(n))
+
+
+def embedding_files(side):
+    def _files(wildcards):
+        return shard_files(wildcards.dataset, f"{EMB_DIR}/{side}.{{shard}}.npy")
+
+    return _files
+
+
+def search_shard_files(kind):
+    def _files(wildcards):
+        return shard_files(
+            wildcards.dataset, f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
+        )
+
+    return _files
+
+
+def mined_output(dataset):
+    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
+    return f"{OUTPUT_DIR}/{dataset}.{ext}"
+
+
+def mine_stats_file(dataset):
+    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
+    return f"{RESULTS}/mine/{dataset}.{ext}.mine_stats.json"
+
+
+def download_params(wildcards):
+    ds = DATASETS[wildcards.dataset]
+    return {
+        "source": ds["source"],
+        "md5": ds.get("md5"),
+        "sha256": ds.get("sha256"),
+    }
+
+
+def size_mb(paths):
+    return sum(Path(p).stat().st_size for p in paths if Path(p).exists()) / 1e6

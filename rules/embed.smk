@@ -1,0 +1,28 @@
+# One job per shard embeds that shard of the queries and of the passages. The output
+# folder is keyed by the model settings only (EMBED_KEY), so it is a cache that mining
+# or search settings never invalidate.
+
+
+rule embed:
+    input:
+        queries=rules.prepare.output.queries,
+        passages=rules.prepare.output.passages,
+    output:
+        queries=f"{EMB_DIR}/queries.{{shard}}.npy",
+        passages=f"{EMB_DIR}/passages.{{shard}}.npy",
+    log:
+        f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
+    conda:
+        "../envs/embed.yaml"
+    threads: EMBED["threads"]
+    resources:
+        mem_mb=lambda wc, input, attempt: int(4000 + 6 * input.size_mb / int(wc.n))
+        * attempt,
+        runtime=lambda wc, input, attempt: int(30 + 2 * input.size_mb / int(wc.n))
+        * attempt,
+        gpu=EMBED["gpus"],
+    params:
+        model=MODEL,
+        block_rows=EMBED["block_rows"],
+    script:
+        "../workflow_scripts/embed.py"

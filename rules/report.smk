@@ -1,0 +1,16 @@
+rule report:
+    input:
+        prepare=expand(rules.prepare.output.stats, dataset=DATASETS),
+        mine=[mine_stats_file(d) for d in DATASETS],
+    output:
+        f"{RESULTS}/report/summary.md",
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/mine.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../workflow_scripts/report.py"

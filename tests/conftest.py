@@ -1,0 +1,83 @@
+"""Shared test helpers. Library code is imported from workflow_scripts/ (see pyproject)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO / "demo" / "config.yaml"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def demo_config(**overrides) -> dict:
+    """The demo config with absolute source paths, so it runs from any folder.
+
+    ``datasets=[...]`` keeps only those datasets; other keys are merged one level deep.
+    """
+    cfg = yaml.safe_load(DEMO_CONFIG.read_text())
+    for ds in cfg["datasets"].values():
+        if "://" not in ds["source"]:
+            ds["source"] = str(REPO / ds["source"])
+    keep = overrides.pop("datasets", None)
+    if keep is not None:
+        cfg["datasets"] = {k: cfg["datasets"][k] for k in keep}
+    shards = overrides.pop("shards", None)
+    if shards is not None:
+        for ds in cfg["datasets"].values():
+            ds["shards"] = shards
+    for key, val in overrides.items():
+        if isinstance(val, dict):
+            cfg.setdefault(key, {}).update(val)
+        else:
+            cfg[key] = val
+    return cfg
+
+
+def write_config(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def run_snakemake(
+    workdir: Path, configfile: Path | None, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real workflow in ``workdir`` (outputs land there, not in the repo)."""
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    if configfile is not None:
+        cmd += [f"--configfile={configfile}"]
+    cmd += list(args)
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=workdir)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run into {rule: count}."""
+    text = proc.stdout + proc.stderr
+    counts: dict[str, int] = {}
+    in_table = False
+    for line in text.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table, counts = True, {}
+            continue
+        if in_table:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                if parts[0] == "total":
+                    in_table = False
+                else:
+                    counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

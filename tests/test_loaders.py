@@ -1,0 +1,226 @@
+"""Loaders and the prepare stage on good and bad input (real files in tmp_path)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hnm.io import InputError
+from hnm.loaders import BadRows, BeirSource, iter_medmcqa, iter_pairs
+from hnm.prepare import prepare_dataset
+
+
+def write_gz(path, lines):
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
+    return path
+
+
+def pairs(path, cap=0, max_rows=None):
+    bad, dropped = BadRows(cap=cap), Counter()
+    return list(iter_pairs(path, bad, dropped, max_rows)), bad, dropped
+
+
+def test_pairs_three_shapes(tmp_path):
+    f = write_gz(
+        tmp_path / "p.jsonl.gz",
+        [
+            ["q0", "p0"],
+            {"query": "q1", "pos": ["a", " ", "b"]},
+            {"set": ["q2", "s1", "", "s2"]},
+            {"set": ["lonely"]},
+        ],
+    )
+    rows, bad, dropped = pairs(f)
+    assert [(r.index, r.query, [t for _, t in r.positives]) for r in rows] == [
+        (0, "q0", ["p0"]),
+        (1, "q1", ["a", "b"]),
+        (2, "q2", ["s1", "s2"]),
+    ]
+    assert dropped["set_too_short"] == 1
+    assert dropped["blank_positive_removed"] == 2
+    assert bad.total == 0
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"query": "q", "pos": ["a"', "malformed JSON"),
+        ('["a", "b", "c"]', "a list line must hold exactly 2 strings"),
+        ('{"question": "q", "answer": "a"}', "unknown line shape"),
+        ('["", "p"]', "empty query"),
+        ('{"query": "q", "pos": ["", " "]}', "no non-empty positive"),
+        ("", "blank line"),
+    ],
+)
+def test_pairs_bad_line_names_file_and_line(tmp_path, line, message):
+    f = write_gz(tmp_path / "bad.jsonl.gz", [["q0", "p0"], ["q1", "p1"], line])
+    with pytest.raises(InputError) as exc:
+        pairs(f)
+    assert f"{f}:3: {message}" in str(exc.value)
+
+
+def test_pairs_non_utf8(tmp_path):
+    f = tmp_path / "latin.jsonl"
+    f.write_bytes(b'["ok", "fine"]\n["caf\xe9", "x"]\n')
+    with pytest.raises(InputError, match=rf"{f}:2: line is not valid UTF-8"):
+        pairs(f)
+
+
+def test_max_bad_rows_skips_counts_and_caps(tmp_path):
+    f = write_gz(tmp_path / "p.jsonl.gz", [["q0", "p0"], "{oops", ["", "p"], ["q3", "p3"]])
+    rows, bad, _ = pairs(f, cap=2)
+    assert [r.query for r in rows] == ["q0", "q3"]
+    assert bad.counts == {"malformed_json": 1, "empty_query": 1}
+    with pytest.raises(InputError, match=r"p.jsonl.gz:3: empty query; more than max_bad_rows=1"):
+        pairs(f, cap=1)
+
+
+def test_max_rows_stops_reading(tmp_path):
+    f = write_gz(tmp_path / "p.jsonl.gz", [[f"q{i}", f"p{i}"] for i in range(10)] + ["{broken"])
+    rows, _, dropped = pairs(f, max_rows=4)
+    assert [r.index for r in rows] == [0, 1, 2, 3]
+    assert dropped["rows_read"] == 4
+
+
+def test_truncated_gzip(tmp_path):
+    full = write_gz(tmp_path / "full.jsonl.gz", [[f"question {i}", f"passage {i} " * 20] for i in range(2000)])
+    data = full.read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"cut.jsonl.gz: truncated or corrupt gzip after line \d+"):
+        pairs(cut)
+
+
+def write_medmcqa(path, rows, columns=("id", "question", "opa", "exp")):
+    cols = {c: [r.get(c) for r in rows] for c in columns}
+    pq.write_table(pa.table(cols), path)
+    return path
+
+
+def test_medmcqa_question_to_exp_drops_empty(tmp_path):
+    f = write_medmcqa(
+        tmp_path / "m.parquet",
+        [
+            {"id": "a", "question": "Q1?", "exp": "because"},
+            {"id": "b", "question": "Q2?", "exp": None},
+            {"id": "c", "question": "Q3?", "exp": "  "},
+            {"id": "d", "question": "Q4?", "exp": "E4"},
+        ],
+    )
+    bad, dropped = BadRows(), Counter()
+    rows = list(iter_medmcqa(f, bad, dropped))
+    assert [(r.index, r.query, r.positives) for r in rows] == [(0, "Q1?", [("", "because")]), (3, "Q4?", [("", "E4")])]
+    assert dropped["empty_exp"] == 2
+
+
+def test_medmcqa_missing_column(tmp_path):
+    f = write_medmcqa(tmp_path / "m.parquet", [{"id": "a", "question": "Q"}], columns=("id", "question"))
+    with pytest.raises(InputError, match=r"m.parquet: parquet is missing column\(s\) exp"):
+        list(iter_medmcqa(f, BadRows(), Counter()))
+
+
+def make_beir(root, corpus, queries, train, dev=()):
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("".join(json.dumps(c) + "\n" for c in corpus))
+    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    for name, rows in (("train", train), ("dev", dev)):
+        (root / "qrels" / f"{name}.tsv").write_text(
+            "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in rows)
+        )
+    return root
+
+
+def prepare(tmp_path, fmt, src, **kw):
+    out = tmp_path / "out"
+    return prepare_dataset(
+        fmt, src, out / "q.parquet", out / "p.parquet", out / "r.parquet", out / "s.json", dataset="t", **kw
+    ), out
+
+
+def test_beir_mines_only_train_queries_and_counts_missing(tmp_path):
+    root = make_beir(
+        tmp_path / "beir",
+        corpus=[
+            {"_id": "d1", "title": "T1", "text": "x"},
+            {"_id": "d2", "title": "", "text": "y"},
+            {"_id": "d1", "title": "dup", "text": "z"},
+        ],
+        queries=[{"_id": "q1", "text": "train q"}, {"_id": "q2", "text": "dev q"}, {"_id": "q3", "text": "t2"}],
+        train=[("q1", "d1"), ("q1", "d2"), ("q3", "gone"), ("q9", "d1")],
+        dev=[("q2", "d1")],
+    )
+    stats, out = prepare(tmp_path, "beir", root)
+    q = pq.read_table(out / "q.parquet").to_pylist()
+    assert q == [{"query_id": "q1", "text": "train q"}]
+    assert pq.read_table(out / "p.parquet").column("docid").to_pylist() == ["d1", "d2"]
+    assert pq.read_table(out / "r.parquet").to_pylist() == [
+        {"query_idx": 0, "passage_idx": 0},
+        {"query_idx": 0, "passage_idx": 1},
+    ]
+    d = stats["details"]
+    assert d["qrel_missing_corpus_id"] == 1
+    assert d["qrel_missing_query_id"] == 1
+    assert d["duplicate_corpus_id_skipped"] == 1
+    assert d["queries_not_in_qrels"] == 1
+
+
+def test_beir_all_qrels_missing_fails(tmp_path):
+    root = make_beir(tmp_path / "b", [{"_id": "d1", "text": "x"}], [{"_id": "q1", "text": "q"}], [("q1", "nope")])
+    with pytest.raises(InputError, match="every qrels row names a missing corpus or query id"):
+        prepare(tmp_path, "beir", root)
+
+
+def test_beir_zip_without_corpus(tmp_path):
+    z = tmp_path / "hotpotqa.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("hotpotqa/queries.jsonl", "")
+        zf.writestr("hotpotqa/qrels/train.tsv", "query-id\tcorpus-id\tscore\n")
+    with pytest.raises(InputError, match=r"hotpotqa.zip: zip has no corpus.jsonl"):
+        BeirSource(z)
+
+
+def test_beir_zip_reads_members_in_place(tmp_path):
+    root = make_beir(
+        tmp_path / "hotpotqa", [{"_id": "d1", "title": "", "text": "x"}], [{"_id": "q1", "text": "q"}], [("q1", "d1")]
+    )
+    z = tmp_path / "hotpotqa.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in root.rglob("*"):
+            if f.is_file():
+                zf.write(f, f"hotpotqa/{f.relative_to(root)}")
+    stats, _ = prepare(tmp_path, "beir", z)
+    assert (stats["queries"], stats["passages"], stats["qrels"]) == (1, 1, 1)
+
+
+def test_pairs_corpus_dedup_and_ids(tmp_path):
+    f = write_gz(
+        tmp_path / "p.jsonl.gz",
+        [["qa", "shared"], ["qb", "own"], ["qa", "shared"], {"set": ["qc", "own", "own", "new"]}],
+    )
+    stats, out = prepare(tmp_path, "pairs", f)
+    assert pq.read_table(out / "q.parquet").to_pylist() == [
+        {"query_id": f"train-{i}", "text": t} for i, t in enumerate(["qa", "qb", "qa", "qc"])
+    ]
+    assert pq.read_table(out / "p.parquet").to_pylist() == [
+        {"docid": "0", "title": "", "text": "shared"},
+        {"docid": "1", "title": "", "text": "own"},
+        {"docid": "2", "title": "", "text": "new"},
+    ]
+    assert pq.read_table(out / "r.parquet").to_pylist() == [
+        {"query_idx": q, "passage_idx": p} for q, p in [(0, 0), (1, 1), (2, 0), (3, 1), (3, 2)]
+    ]
+    assert stats["details"]["duplicate_positive_in_row"] == 1
+
+
+def test_empty_dataset_is_an_error_and_writes_nothing(tmp_path):
+    f = write_gz(tmp_path / "p.jsonl.gz", [{"set": ["only"]}])
+    with pytest.raises(InputError, match="yields no query with a positive"):
+        prepare(tmp_path, "pairs", f)
+    assert not list((tmp_path / "out").glob("*.parquet"))

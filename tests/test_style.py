@@ -1,0 +1,39 @@
+"""The workflow's own style gates: snakemake --lint, snakefmt and ruff."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def _run(repo, *cmd):
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+
+
+def test_snakemake_lint_is_clean(repo):
+    proc = _run(repo, str(BIN / "snakemake"), "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_snakefmt_check(repo):
+    proc = _run(repo, str(BIN / "snakefmt"), "--check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_check(repo):
+    proc = _run(repo, str(BIN / "ruff"), "check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_rule_has_log_threads_resources_conda(repo):
+    text = "\n".join(p.read_text() for p in sorted((repo / "rules").glob("*.smk")))
+    blocks = text.split("\nrule ")[1:]
+    assert len(blocks) >= 7
+    for block in blocks:
+        name = block.split(":", 1)[0]
+        for key in ("log:", "threads:", "resources:", "conda:", "script:"):
+            assert f"\n    {key}" in block, f"rule {name} lacks {key}"

