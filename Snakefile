@@ -19,4 +19,4 @@ rule all:
     default_target: True
     input:
         [mined_output(d) for d in DATASETS],
-        f"{RESULTS}/report/summary.md",
+        f"{OUTPUT_DIR}/summary.md",

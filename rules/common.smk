@@ -33,6 +33,7 @@ MODEL = config["model"]
 EMBED = config["embed"]
 SEARCH = config["search"]
 TOPK = SEARCH["topk"]
+CROSS_ENCODER = config["cross_encoder"]
 
 
 def _mining_for(name):
@@ -116,6 +117,24 @@ def search_shard_files(kind):
     return _files
 
 
+CE_KEY = (
+    "ce-"
+    + re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", CROSS_ENCODER["name_or_path"])
+    + "-"
+    + hashlib.sha256(json.dumps(CROSS_ENCODER, sort_keys=True).encode()).hexdigest()[
+        :10
+    ]
+)
+RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
+
+
+def scored_candidates(kind):
+    """The candidate tables mining reads: the merge's, or the cross-encoder's when set."""
+    if CROSS_ENCODER["name_or_path"]:
+        return f"{RESCORE_DIR}/{kind}.parquet"
+    return f"{SEARCH_DIR}/{kind}.parquet"
+
+
 def mined_output(dataset):
     ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
     return f"{OUTPUT_DIR}/{dataset}.{ext}"
@@ -123,7 +142,7 @@ def mined_output(dataset):
 
 def mine_stats_file(dataset):
     ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
-    return f"{RESULTS}/mine/{dataset}.{ext}.mine_stats.json"
+    return f"{OUTPUT_DIR}/stats/{dataset}.{ext}.mine_stats.json"
 
 
 def download_params(wildcards):

@@ -3,7 +3,7 @@ rule report:
         prepare=expand(rules.prepare.output.stats, dataset=DATASETS),
         mine=[mine_stats_file(d) for d in DATASETS],
     output:
-        f"{RESULTS}/report/summary.md",
+        f"{OUTPUT_DIR}/summary.md",
     log:
         "logs/report.log",
     conda:

@@ -81,3 +81,12 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One full demo run (all 16 datasets), shared by the tests that inspect it."""
+    wd = tmp_path_factory.mktemp("demo")
+    cfg = write_config(wd / "demo.yaml", demo_config())
+    run_snakemake(wd, cfg, "--cores", "2")
+    return wd, cfg

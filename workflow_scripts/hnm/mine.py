@@ -208,10 +208,9 @@ class OutputWriter:
         self.rows += 1
 
     def _add_tuple(self, query, positives, negatives) -> None:
-        # sentence-transformers n-tuple: one row per positive, num_negatives columns
-        # (None where a query has fewer negatives than num_negatives).
+        # sentence-transformers n-tuple: one row per positive, num_negatives columns (the
+        # Miner only passes queries with a full set of negatives in this format).
         negs = [passage_text(p["title"], p["text"]) for p in negatives]
-        negs += [None] * (self.n - len(negs))
         for p in positives:
             row = {"anchor": query, "positive": passage_text(p["title"], p["text"])}
             for i, t in enumerate(negs, start=1):
@@ -262,16 +261,27 @@ class Miner:
         ):
             self.positives[q].append(p)
             self.pos_scores[q].append(sc)
+        # Margins compare against the query's lowest positive score, as sentence-transformers
+        # does. With group_identical_queries, positives (and so that minimum) are pooled over
+        # all rows with the same query text, as sentence-transformers groups them too.
         self.excluded = self.positives
+        self.margin_score = [min(s) if s else None for s in self.pos_scores]
         if opts.group_identical_queries:
             by_text: dict[str, list[int]] = {}
+            low: dict[str, float] = {}
             for q, t in enumerate(self.qtexts):
                 acc = by_text.setdefault(t, [])
                 acc.extend(p for p in self.positives[q] if p not in acc)
+                if self.pos_scores[q]:
+                    low[t] = min(low.get(t, np.inf), *self.pos_scores[q])
             self.excluded = [
                 own + [p for p in by_text[t] if p not in own]
                 for own, t in zip(self.positives, self.qtexts, strict=True)
             ]
+            self.margin_score = [low.get(t) for t in self.qtexts]
+        # The sentence-transformers n-tuple has fixed negative_1..n columns, so (as in its
+        # own n-tuple output) only queries with a full set of negatives are written.
+        self.min_negatives = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
         self.removed: Counter = Counter()
         self.counts: Counter = Counter()
         self.hist: Counter = Counter()
@@ -293,7 +303,7 @@ class Miner:
             cand_texts,
             set(excl),
             pos_texts,
-            min(own_scores) if own_scores else None,
+            self.margin_score[q],
             opts,
             self.removed,
         )
@@ -304,10 +314,11 @@ class Miner:
             self.counts["queries_short"] += 1
         if not chosen:
             self.counts["queries_without_negatives"] += 1
-        if len(chosen) < opts.min_negatives:
+        if len(chosen) < self.min_negatives:
             self.counts["queries_dropped"] += 1
             return
         self.counts["queries_written"] += 1
+        self.counts["negatives_written"] += len(chosen)
         positives = [
             _passage_dict(pdoc[i], ptitle[i], ptext[i], own_scores[i], None, opts.output_scores)
             for i in range(len(self.positives[q]))
@@ -354,9 +365,11 @@ class Miner:
             "queries_short": c["queries_short"],
             "queries_without_negatives": c["queries_without_negatives"],
             "queries_dropped_below_min_negatives": c["queries_dropped"],
+            "min_negatives_applied": self.min_negatives,
             "negatives_per_query": {str(k): v for k, v in sorted(self.hist.items())},
             "candidates_considered": c["candidates_considered"],
             "negatives_kept": c["negatives_kept"],
+            "negatives_written": c["negatives_written"],
             "removed": {r: self.removed[r] for r in REASONS},
             "positive_scores": _quantiles(all_pos),
             "negative_scores": _quantiles(self.neg_scores),
@@ -400,7 +413,7 @@ def mine_dataset(
             opts.num_negatives,
             stats["queries_without_negatives"],
             stats["queries_dropped_below_min_negatives"],
-            opts.min_negatives,
+            miner.min_negatives,
             removed,
         )
     return stats

@@ -16,7 +16,7 @@ def write_summary(prepare_stats: list[str], mine_stats: list[str], out_path) -> 
     for p, m in zip(prepare_stats, mine_stats, strict=True):
         ps, ms = read_json(p), read_json(m)
         written = ms["queries_written"]
-        mean_neg = ms["negatives_kept"] / written if written else 0.0
+        mean_neg = ms["negatives_written"] / written if written else 0.0
         lines.append(
             f"| {ps['dataset']} | {ps['rows_read']} | {ps['queries']} | {ps['passages']} | {written} "
             f"| {ms['queries_short']} | {ms['queries_without_negatives']} "

