@@ -10,6 +10,7 @@ rule embed:
     output:
         queries=f"{EMB_DIR}/queries.{{shard}}.npy",
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
+        stats=f"{EMB_DIR}/stats.{{shard}}.json",
     log:
         f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
     conda:

@@ -17,6 +17,7 @@ def main(logger):
         block_rows=sm.params.block_rows,
         threads=sm.threads,
         logger=logger,
+        out_stats=sm.output.stats,
     )
 
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pyarrow.parquet as pq
 
-from .io import atomic_path
+from .io import atomic_path, write_json
 from .prepare import passage_text
 
 
@@ -91,6 +91,22 @@ def load_model(name_or_path: str, max_seq_length: int, trust_remote_code: bool =
     return model
 
 
+def embedding_dim(model) -> int:
+    """Embedding width (sentence-transformers renamed the method in 6.x; accept both)."""
+    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get())
+
+
+def count_truncated(model, texts: list[str], prompt: str | None) -> int:
+    """How many texts (with their prompt) exceed ``max_seq_length`` tokens, i.e. are
+    truncated by the tokenizer when encoded."""
+    if not texts:
+        return 0
+    full = [f"{prompt}{t}" for t in texts] if prompt else texts
+    ids = model.tokenizer(full, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return sum(len(x) > model.max_seq_length for x in ids)
+
+
 def encode_blocks(
     model,
     texts: list[str],
@@ -100,12 +116,15 @@ def encode_blocks(
     prompt: str | None,
     logger=None,
     label: str = "",
-) -> np.ndarray:
-    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic)."""
-    dim = model.get_embedding_dimension()
+) -> int:
+    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic).
+
+    Returns how many texts were truncated to ``max_seq_length`` tokens."""
+    dim = embedding_dim(model)
     n = len(texts)
     start = time.monotonic()
     last_log = start
+    truncated = 0
     with atomic_path(out_path) as tmp:
         # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
@@ -120,14 +139,16 @@ def encode_blocks(
                 show_progress_bar=False,
             )
             arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)
+            truncated += count_truncated(model, block, prompt)
             now = time.monotonic()
             if logger and (now - last_log > 30 or b0 + len(block) == n):
                 done = b0 + len(block)
-                logger.info("%s: %d/%d texts (%.1f/s)", label, done, n, done / max(now - start, 1e-9))
+                rate = done / max(now - start, 1e-9)
+                logger.info("%s: %d/%d texts (%.1f/s), %d truncated", label, done, n, rate, truncated)
                 last_log = now
         arr.flush()
         del arr
-    return np.load(out_path, mmap_mode="r")
+    return truncated
 
 
 def embed_shard(
@@ -141,7 +162,8 @@ def embed_shard(
     block_rows: int,
     threads: int = 1,
     logger=None,
-) -> None:
+    out_stats=None,
+) -> dict:
     """Embed shard ``shard`` of both the queries and the passages of one dataset."""
     import torch
 
@@ -152,11 +174,16 @@ def embed_shard(
         trust_remote_code=model_cfg.get("trust_remote_code", False),
     )
     if logger:
-        logger.info("model %s on %s (dim %d)", model_cfg["name_or_path"], model.device, model.get_embedding_dimension())
+        logger.info("model %s on %s (dim %d)", model_cfg["name_or_path"], model.device, embedding_dim(model))
+    stats = {"device": str(model.device), "max_seq_length": model.max_seq_length}
     for side, path, out, prompt in (
         ("queries", queries_path, out_queries, model_cfg.get("query_prompt")),
         ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),
     ):
         first, texts = shard_texts(path, side, shard, n_shards, block_rows)
         label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
-        encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label)
+        n_trunc = encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label)
+        stats[side] = {"first_row": first, "rows": len(texts), "truncated": n_trunc}
+    if out_stats:
+        write_json(out_stats, stats)
+    return stats
