@@ -10,6 +10,7 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from hnm.io import InputError
 from hnm.loaders import BadRows, BeirSource, iter_medmcqa, iter_pairs
 from hnm.prepare import prepare_dataset

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
 from hnm.embed import shard_bounds
 from hnm.search import merge_shards, search_shard
 

@@ -6,6 +6,7 @@ import random
 from collections import Counter
 
 import pytest
+
 from hnm.mine import REASONS, MiningOptions, select_negatives
 from hnm.options import PRESETS
 

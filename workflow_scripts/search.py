@@ -1,6 +1,7 @@
 """Snakemake script: exact top-k of all queries against one passage shard."""
 
 import pyarrow.parquet as pq
+
 from hnm.embed import shard_bounds
 from hnm.io import run_script
 from hnm.search import search_shard
