@@ -105,3 +105,14 @@ def test_byte_identical_across_shards_cores_and_runs(tmp_path_factory):
         results[tag] = _mined_bytes(wd, datasets)
     assert results["one"] == results["three"]
     assert results["one"] == results["again_1core"]
+
+
+def test_file_url_and_plain_path_are_used_in_place(tmp_path, repo):
+    cfg = demo_config(datasets=["squad_pairs", "hotpotqa"])
+    cfg["datasets"]["squad_pairs"]["source"] = f"file://{repo}/demo/data/squad_pairs.jsonl.gz"
+    proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "-n", "--cores", "1")
+    jobs = planned_jobs(proc)
+    assert jobs["prepare"] == 2 and not any(r.startswith("download") for r in jobs), jobs
+    text = proc.stdout + proc.stderr
+    assert f"input: {repo}/demo/data/squad_pairs.jsonl.gz" in text
+    assert f"input: {repo}/demo/data/hotpotqa" in text
