@@ -3,5 +3,3 @@
 Each module here is imported by a thin script in ``workflow_scripts/`` (which only
 unpacks ``snakemake.input``/``params``) and directly by the tests.
 """
-
-__all__ = ["io", "sources", "loaders", "prepare", "embed", "search", "mine"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -229,7 +228,3 @@ def prepare_dataset(
             stats["bad_rows_skipped"],
         )
     return stats
-
-
-def read_table(path, columns=None) -> pa.Table:
-    return pq.read_table(Path(path), columns=columns)

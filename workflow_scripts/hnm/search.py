@@ -114,9 +114,6 @@ class ShardedMatrix:
         self.parts = [np.load(p, mmap_mode="r") for p in paths]
         self.starts = np.cumsum([0] + [len(a) for a in self.parts])
 
-    def __len__(self):
-        return int(self.starts[-1])
-
     def take(self, idx: np.ndarray) -> np.ndarray:
         idx = np.asarray(idx, dtype=np.int64)
         dim = next((a.shape[1] for a in self.parts if a.ndim == 2), 0)
