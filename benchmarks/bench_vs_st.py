@@ -62,7 +62,7 @@ def run_ours(raw: Path, wd: Path) -> dict:
     merge_shards([wd / "i.npy"], [wd / "sc.npy"], 100, wd / "c.parquet")
     positive_scores([wd / "q.npy"], [wd / "p.npy"], wd / "r.parquet", wd / "ps.parquet")
     t["search"] = time.perf_counter() - s
-    args = [wd / "q.parquet", wd / "p.parquet", wd / "r.parquet", wd / "c.parquet", wd / "ps.parquet"]
+    args = [wd / "q.parquet", wd / "p.parquet", wd / "c.parquet", wd / "ps.parquet"]
     s = time.perf_counter()
     mine_dataset(*args, wd / "out.jsonl", wd / "ms.json", MiningOptions(**PRESETS["seed"]))
     t["mine"] = time.perf_counter() - s

@@ -34,7 +34,6 @@ rule mine:
     input:
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
-        qrels=rules.prepare.output.qrels,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
     output:

@@ -54,9 +54,7 @@ def both(tmp_path_factory):
         group_identical_queries=True,  # ST groups identical anchors and pools their positives
         min_negatives=SETTINGS["num_negatives"],  # ST's n-tuple keeps only full rows
     )
-    mine_dataset(
-        t["q"], t["p"], t["r"], wd / "cand.parquet", wd / "pos.parquet", wd / "ours.jsonl", wd / "stats.json", opts
-    )
+    mine_dataset(t["q"], t["p"], wd / "cand.parquet", wd / "pos.parquet", wd / "ours.jsonl", wd / "stats.json", opts)
     ours = {}
     for line in (wd / "ours.jsonl").open():
         rec = json.loads(line)

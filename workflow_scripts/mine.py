@@ -9,7 +9,6 @@ def main(logger):
     mine_dataset(
         sm.input.queries,
         sm.input.passages,
-        sm.input.qrels,
         sm.input.candidates,
         sm.input.positive_scores,
         sm.output.mined,

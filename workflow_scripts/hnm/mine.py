@@ -185,7 +185,6 @@ class OutputWriter:
         self.rows = 0
         if fmt == "sentence-transformers":
             self._cols: dict[str, list] = {}
-            self._parts: list[pa.Table] = []
         else:
             self._fh = open(self._tmp, "w", encoding="utf-8")
 
@@ -243,7 +242,7 @@ class OutputWriter:
 class Miner:
     """Holds one dataset's tables and counters while its queries are mined in order."""
 
-    def __init__(self, queries_path, passages_path, qrels_path, positive_scores_path, opts: MiningOptions):
+    def __init__(self, queries_path, passages_path, positive_scores_path, opts: MiningOptions):
         self.opts = opts
         queries = pq.read_table(queries_path)
         self.qids = queries.column("query_id").to_pylist()
@@ -379,7 +378,6 @@ class Miner:
 def mine_dataset(
     queries_path,
     passages_path,
-    qrels_path,
     candidates_path,
     positive_scores_path,
     out_path,
@@ -389,7 +387,7 @@ def mine_dataset(
     logger=None,
 ) -> dict:
     """Select negatives for every query; write ``out_path`` and ``stats_path`` atomically."""
-    miner = Miner(queries_path, passages_path, qrels_path, positive_scores_path, opts)
+    miner = Miner(queries_path, passages_path, positive_scores_path, opts)
     writer = OutputWriter(out_path, opts.output_format, opts.num_negatives, opts.output_scores)
     try:
         miner.run(candidates_path, writer)
