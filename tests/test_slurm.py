@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -43,6 +44,8 @@ SlurmctldPidFile={d}/slurmctld.pid
 SlurmdPidFile={d}/slurmd.pid
 SlurmctldLogFile={d}/slurmctld.log
 SlurmdLogFile={d}/slurmd.log
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=20000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
@@ -85,9 +88,33 @@ def _munge_ok() -> bool:
     return p.returncode == 0 and "Success" in p.stdout
 
 
-def _kill_pidfile(pidfile: Path) -> None:
-    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def _stop(pidfile: Path) -> None:
+    """SIGTERM the daemon named by ``pidfile``, wait for it, then SIGKILL if need be."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -98,7 +125,8 @@ def local_slurm(d: Path):
     (d / "state").mkdir(exist_ok=True)
     (d / "spool").mkdir(exist_ok=True)
     conf = d / "slurm.conf"
-    conf.write_text(SLURM_CONF.format(d=d))
+    # own ports, so that another SLURM on this machine can neither block nor answer for ours
+    conf.write_text(SLURM_CONF.format(d=d, ctld_port=_free_port(), slurmd_port=_free_port()))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     # srun inside a batch job does not see SLURM_CONF and reads the default path, so the
     # config also goes there for the test's duration (an existing one is put back after).
@@ -128,10 +156,17 @@ def local_slurm(d: Path):
         while "idle" not in _sh("sinfo", "-h", "-o", "%T", env=env, check=False).stdout:
             assert time.monotonic() < deadline, (d / "slurmctld.log").read_text()[-3000:]
             time.sleep(0.5)
+        # the controller that answers must be the one we started, with our state folder
+        shown = _sh("scontrol", "show", "config", env=env).stdout
+        assert f"StateSaveLocation       = {d}/state" in shown, (d / "slurmctld.log").read_text()[-3000:]
+        for pidfile in started[-2:]:
+            assert _alive(int(pidfile.read_text().strip())), (d / pidfile.name.replace(".pid", ".log")).read_text()[
+                -3000:
+            ]
         yield env
     finally:
         for pidfile in reversed(started):
-            _kill_pidfile(pidfile)
+            _stop(pidfile)
         system_conf.unlink(missing_ok=True)
         if backup.exists():
             backup.replace(system_conf)
