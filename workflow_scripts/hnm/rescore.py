@@ -31,10 +31,12 @@ def load_cross_encoder(cfg: dict):
     return model
 
 
-def _predict(model, queries: list[str], passages: list[str], batch_size: int) -> np.ndarray:
-    if not queries:
+def score_pairs(model, qtexts: list[str], passages: Passages, qi: np.ndarray, pi: np.ndarray, batch_size: int):
+    """Cross-encoder scores of (query ``qi[k]``, passage ``pi[k]``) pairs, as float32."""
+    if len(qi) == 0:
         return np.empty(0, dtype=np.float32)
-    pairs = list(zip(queries, passages, strict=True))
+    _, titles, texts = passages.take(pi)
+    pairs = [(qtexts[q], passage_text(a, b)) for q, a, b in zip(qi.tolist(), titles, texts, strict=True)]
     return np.asarray(model.predict(pairs, batch_size=batch_size, show_progress_bar=False), dtype=np.float32)
 
 
@@ -51,9 +53,7 @@ def rescore(
             t = pf.read_row_group(rg)
             qi = t.column("query_idx").to_numpy()
             pi = t.column("passage_idx").to_numpy()
-            _, titles, texts = passages.take(pi)
-            ptexts = [passage_text(a, b) for a, b in zip(titles, texts, strict=True)]
-            scores = _predict(model, [qtexts[q] for q in qi.tolist()], ptexts, cfg["batch_size"])
+            scores = score_pairs(model, qtexts, passages, qi, pi, cfg["batch_size"])
             # re-rank within each query by (-score, passage_idx), as the merge orders them
             order = np.lexsort((pi, -scores.astype(np.float64), qi))
             qi, pi, scores = qi[order], pi[order], scores[order]
@@ -68,8 +68,6 @@ def rescore(
     pos = pq.read_table(positives_path)
     pq_i = pos.column("query_idx").to_numpy()
     pp_i = pos.column("passage_idx").to_numpy()
-    _, titles, texts = passages.take(pp_i)
-    ptexts = [passage_text(a, b) for a, b in zip(titles, texts, strict=True)]
-    pscores = _predict(model, [qtexts[q] for q in pq_i.tolist()], ptexts, cfg["batch_size"])
+    pscores = score_pairs(model, qtexts, passages, pq_i, pp_i, cfg["batch_size"])
     with atomic_path(out_positives) as tmp:
         pq.write_table(pa.table([pq_i, pp_i, pscores], schema=POSITIVE_SCHEMA), tmp)
