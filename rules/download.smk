@@ -7,6 +7,8 @@ rule download_hf:
         "resources/raw/hf/{dataset}/{filename}",
     log:
         "logs/download/hf/{dataset}/{filename}.log",
+    benchmark:
+        "logs/benchmarks/download/hf/{dataset}/{filename}.tsv"
     localrule: True
     conda:
         "../envs/download.yaml"
@@ -25,6 +27,8 @@ rule download_http:
         "resources/raw/http/{dataset}/{filename}",
     log:
         "logs/download/http/{dataset}/{filename}.log",
+    benchmark:
+        "logs/benchmarks/download/http/{dataset}/{filename}.tsv"
     localrule: True
     conda:
         "../envs/download.yaml"

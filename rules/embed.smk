@@ -13,6 +13,8 @@ rule embed:
         stats=f"{EMB_DIR}/stats.{{shard}}.json",
     log:
         f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
+    benchmark:
+        f"logs/benchmarks/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv"
     conda:
         "../envs/embed.yaml"
     threads: EMBED["threads"]

@@ -13,6 +13,8 @@ rule rescore:
         positive_scores=f"{RESCORE_DIR}/positive_scores.parquet",
     log:
         f"logs/rescore/{CE_KEY}/{{dataset}}.log",
+    benchmark:
+        f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv"
     conda:
         "../envs/embed.yaml"
     threads: EMBED["threads"]
@@ -41,6 +43,8 @@ rule mine:
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
     log:
         "logs/mine/{dataset}.{ext}.log",
+    benchmark:
+        "logs/benchmarks/mine/{dataset}.{ext}.tsv"
     conda:
         "../envs/mine.yaml"
     threads: 1

@@ -8,6 +8,8 @@ rule prepare:
         stats=f"{PREP_DIR}/prepare_stats.json",
     log:
         "logs/prepare/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/prepare/{dataset}.tsv"
     conda:
         "../envs/prepare.yaml"
     threads: 1

@@ -6,6 +6,8 @@ rule report:
         f"{OUTPUT_DIR}/summary.md",
     log:
         "logs/report.log",
+    benchmark:
+        "logs/benchmarks/report.tsv"
     conda:
         "../envs/mine.yaml"
     threads: 1

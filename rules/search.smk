@@ -12,6 +12,8 @@ rule search_shard:
         scores=f"{SEARCH_DIR}/{{n}}shards/scores.{{shard}}.npy",
     log:
         f"logs/search/{EMBED_KEY}/top{TOPK}/{{dataset}}/{{n}}shards/{{shard}}.log",
+    benchmark:
+        f"logs/benchmarks/search/{EMBED_KEY}/top{TOPK}/{{dataset}}/{{n}}shards/{{shard}}.tsv"
     conda:
         "../envs/search.yaml"
     threads: SEARCH["threads"]
@@ -45,6 +47,8 @@ rule merge:
         positive_scores=f"{SEARCH_DIR}/positive_scores.parquet",
     log:
         f"logs/merge/{EMBED_KEY}/top{TOPK}/{{dataset}}.log",
+    benchmark:
+        f"logs/benchmarks/merge/{EMBED_KEY}/top{TOPK}/{{dataset}}.tsv"
     conda:
         "../envs/search.yaml"
     threads: 1

@@ -135,11 +135,32 @@ HF_SOURCE = (
 )
 
 
-@pytest.mark.parametrize("offline", ["1", "0", "real-endpoint"])
+def _resetting_server():
+    """A local endpoint that accepts each connection and closes it at once (a dead hub)."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+@pytest.mark.parametrize("offline", ["1", "0", "reset"])
 def test_hub_source_without_network_fails_fast_and_clearly(tmp_path, offline):
     """No network (or HF_HUB_OFFLINE=1) and an empty cache: one clear message, no hang.
 
-    The subprocess timeout (60 s) is the hang guard the issue asks for."""
+    Every endpoint is on this machine: nothing listening (port 9), or a server that
+    drops each connection. The subprocess timeout (60 s) is the hang guard."""
     code = (
         "from hnm.sources import fetch, DownloadError\n"
         "try:\n"
@@ -153,13 +174,17 @@ def test_hub_source_without_network_fails_fast_and_clearly(tmp_path, offline):
         "HF_HUB_OFFLINE": "1" if offline == "1" else "0",
         "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "workflow_scripts"),
     }
-    env.pop("HF_ENDPOINT", None)
-    if offline == "0":
-        env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: nothing listens
-    # "real-endpoint": huggingface.co itself, which a machine without network cannot reach
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-    )
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: nothing listens
+    srv = _resetting_server() if offline == "reset" else None
+    if srv is not None:
+        env["HF_ENDPOINT"] = f"http://127.0.0.1:{srv.getsockname()[1]}"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        if srv is not None:
+            srv.close()
     out = proc.stdout
     assert out.startswith("ERR dataset squad_pairs: cannot fetch "), proc.stdout + proc.stderr
     assert "/datasets/sentence-transformers/embedding-training-data/resolve/91c4a1c" in out

@@ -36,8 +36,8 @@ def _gz(path, lines):
     [
         (['["q", "p"]', '{"query": "q"', '["q2", "p2"]'], ":2: malformed JSON"),
         (['["q", "p"]', '["q", "p", "x"]'], ":2: a list line must hold exactly 2 strings"),
-        (['["q", "p"]', '["", "p"]'], ":2: empty query"),
-        (['["q", "p"]', '{"set": ["q", "", " "]}'], ":2: no non-empty positive"),
+        (['["q", "p"]', '["q \\udc00", "p"]'], ":2: text is not encodable as UTF-8"),
+        (['["q", "p"]', '{"set": "q"}'], ":2: 'set' must be a list of strings"),
     ],
 )
 def test_bad_line_fails_the_run_naming_file_and_line(tmp_path, lines, message):
@@ -55,11 +55,28 @@ def test_bad_rows_within_cap_are_skipped_and_counted(tmp_path):
     src = _gz(
         tmp_path / "some_bad.jsonl.gz", [json.dumps([f"q{i}", f"passage {i}"]) for i in range(30)] + ["{x", '["", "p"]']
     )
-    proc, log = _run_one(tmp_path, "pairs", src, max_bad_rows=2)
+    proc, log = _run_one(tmp_path, "pairs", src, max_bad_rows=1)
     assert proc.returncode == 0, proc.stderr[-3000:]
     stats = json.loads((tmp_path / "results/prepared/broken/prepare_stats.json").read_text())
-    assert stats["bad_rows_skipped"] == {"empty_query": 1, "malformed_json": 1}
+    assert stats["bad_rows_skipped"] == {"malformed_json": 1}
+    assert stats["dropped"]["empty_query"] == 1  # degenerate, not bad
     assert sum(1 for _ in (tmp_path / "retrieval/original/broken.jsonl").open()) == 30
+
+
+def test_unexpected_error_goes_to_the_rule_log_with_its_traceback(tmp_path):
+    """A failure that is not bad input (here: a model that cannot be loaded) leaves its
+    traceback in logs/embed/..., the file Snakemake points the user to."""
+    src = _gz(tmp_path / "ok.jsonl.gz", [json.dumps([f"q{i}", f"passage {i}"]) for i in range(5)])
+    cfg = demo_config(datasets=["squad_pairs"])
+    cfg["datasets"] = {"ok": {"format": "pairs", "source": str(src)}}
+    cfg["model"]["name_or_path"] = str(tmp_path / "no-such-model")
+    proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "--cores", "1", check=False)
+    assert proc.returncode != 0
+    logs = list((tmp_path / "logs" / "embed").rglob("*.log"))
+    assert logs, proc.stderr[-3000:]
+    text = logs[0].read_text()
+    assert "embed failed with an unexpected error" in text and "Traceback (most recent call last)" in text
+    assert "no-such-model" in text
 
 
 def test_truncated_gzip(tmp_path):

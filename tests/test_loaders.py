@@ -55,9 +55,8 @@ def test_pairs_three_shapes(tmp_path):
         ('{"query": "q", "pos": ["a"', "malformed JSON"),
         ('["a", "b", "c"]', "a list line must hold exactly 2 strings"),
         ('{"question": "q", "answer": "a"}', "unknown line shape"),
-        ('["", "p"]', "empty query"),
-        ('{"query": "q", "pos": ["", " "]}', "no non-empty positive"),
-        ("", "blank line"),
+        ('["\\ud83d smile", "p"]', "text is not encodable as UTF-8 (lone surrogate?)"),
+        ('{"set": ["q", "ok", "bad \\udc00"]}', "text is not encodable as UTF-8 (lone surrogate?)"),
     ],
 )
 def test_pairs_bad_line_names_file_and_line(tmp_path, line, message):
@@ -65,6 +64,40 @@ def test_pairs_bad_line_names_file_and_line(tmp_path, line, message):
     with pytest.raises(InputError) as exc:
         pairs(f)
     assert f"{f}:3: {message}" in str(exc.value)
+
+
+def test_degenerate_rows_are_dropped_and_counted_not_bad(tmp_path):
+    """The original drops ["", p] and {"query": q, "pos": []}; we also drop [" ", p] and
+    [q, ""] (README: what we keep and what we fix). None of them is a bad row."""
+    lines = [
+        ["q0", "p0"],
+        ["", "p1"],
+        [" ", "p2"],
+        ["q3", ""],
+        {"query": "q4", "pos": []},
+        {"query": "q5", "pos": ["", " "]},
+        {"query": "q6", "pos": ["", "p6"]},
+        "",
+        ["q8", "p8"],
+    ]
+    rows, bad, dropped = pairs(write_gz(tmp_path / "d.jsonl.gz", lines))
+    assert [(r.index, r.query) for r in rows] == [(0, "q0"), (6, "q6"), (8, "q8")]
+    assert bad.total == 0
+    assert dropped == Counter(
+        rows_read=9, empty_query=1, blank_query=1, no_positive=3, blank_positive_removed=1, blank_line=1
+    )
+
+
+def test_lone_surrogate_is_a_bad_row_not_a_crash(tmp_path):
+    """Valid JSON ("\\ud83d") that cannot be written as UTF-8: skipped and counted with
+    its line within max_bad_rows, and prepare writes the other rows."""
+    f = write_gz(tmp_path / "s.jsonl.gz", [["q0", "p0"], '["broken \\ud83d", "p1"]', ["q2", "p2 \ud83d\ude00"]])
+    t = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
+    stats = prepare_dataset("pairs", f, t["q"], t["p"], t["r"], tmp_path / "s.json", "s", max_bad_rows=5)
+    assert stats["bad_rows_skipped"] == {"undecodable_text": 1}
+    assert stats["bad_row_examples"][0].startswith(f"{f}:2: text is not encodable as UTF-8")
+    assert pq.read_table(t["q"]).column("text").to_pylist() == ["q0", "q2"]
+    assert pq.read_table(t["p"]).column("text").to_pylist() == ["p0", "p2 \U0001f600"]
 
 
 def test_pairs_non_utf8(tmp_path):
@@ -75,11 +108,12 @@ def test_pairs_non_utf8(tmp_path):
 
 
 def test_max_bad_rows_skips_counts_and_caps(tmp_path):
-    f = write_gz(tmp_path / "p.jsonl.gz", [["q0", "p0"], "{oops", ["", "p"], ["q3", "p3"]])
-    rows, bad, _ = pairs(f, cap=2)
-    assert [r.query for r in rows] == ["q0", "q3"]
-    assert bad.counts == {"malformed_json": 1, "empty_query": 1}
-    with pytest.raises(InputError, match=r"p.jsonl.gz:3: empty query; more than max_bad_rows=1"):
+    f = write_gz(tmp_path / "p.jsonl.gz", [["q0", "p0"], "{oops", ["", "p"], "[1, 2]", ["q4", "p4"]])
+    rows, bad, dropped = pairs(f, cap=2)
+    assert [r.query for r in rows] == ["q0", "q4"]
+    assert bad.counts == {"malformed_json": 1, "unknown_shape": 1}
+    assert dropped["empty_query"] == 1
+    with pytest.raises(InputError, match=r"p.jsonl.gz:4: a list line must .*; more than max_bad_rows=1"):
         pairs(f, cap=1)
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 import importlib
 import math
 import os
-import time
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from .io import atomic_path, write_json
+from .io import Progress, atomic_path, write_json
 from .prepare import passage_text
 
 
@@ -87,7 +86,12 @@ def load_model(name_or_path: str, max_seq_length: int, trust_remote_code: bool =
     model = SentenceTransformer(resolve_model_path(name_or_path), device=device, trust_remote_code=trust_remote_code)
     if device.startswith("cuda"):
         model.half()
-    model.max_seq_length = max_seq_length
+    try:
+        model.max_seq_length = max_seq_length
+    except AttributeError:
+        # e.g. StaticEmbedding (model2vec / static-retrieval models): no sequence limit
+        # to set, since such a model never truncates
+        pass
     return model
 
 
@@ -100,8 +104,8 @@ def embedding_dim(model) -> int:
 def count_truncated(model, texts: list[str], prompt: str | None) -> int:
     """How many texts (with their prompt) exceed ``max_seq_length`` tokens, i.e. are
     truncated by the tokenizer when encoded."""
-    if not texts:
-        return 0
+    if not texts or not math.isfinite(model.max_seq_length or math.inf) or not callable(model.tokenizer):
+        return 0  # a model without a sequence limit (StaticEmbedding) truncates nothing
     full = [f"{prompt}{t}" for t in texts] if prompt else texts
     ids = model.tokenizer(full, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
     return sum(len(x) > model.max_seq_length for x in ids)
@@ -122,8 +126,7 @@ def encode_blocks(
     Returns how many texts were truncated to ``max_seq_length`` tokens."""
     dim = embedding_dim(model)
     n = len(texts)
-    start = time.monotonic()
-    last_log = start
+    progress = Progress(logger, label, total=n, unit="texts")
     truncated = 0
     with atomic_path(out_path) as tmp:
         # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
@@ -140,13 +143,11 @@ def encode_blocks(
             )
             arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)
             truncated += count_truncated(model, block, prompt)
-            now = time.monotonic()
-            if logger and (now - last_log > 30 or b0 + len(block) == n):
-                done = b0 + len(block)
-                rate = done / max(now - start, 1e-9)
-                logger.info("%s: %d/%d texts (%.1f/s), %d truncated", label, done, n, rate, truncated)
-                last_log = now
+            progress.update(b0 + len(block))
         arr.flush()
+        progress.finish()
+        if logger:
+            logger.info("%s: %d truncated to max_seq_length", label, truncated)
         del arr
     return truncated
 
@@ -175,7 +176,8 @@ def embed_shard(
     )
     if logger:
         logger.info("model %s on %s (dim %d)", model_cfg["name_or_path"], model.device, embedding_dim(model))
-    stats = {"device": str(model.device), "max_seq_length": model.max_seq_length}
+    limit = model.max_seq_length
+    stats = {"device": str(model.device), "max_seq_length": limit if limit and math.isfinite(limit) else None}
     for side, path, out, prompt in (
         ("queries", queries_path, out_queries, model_cfg.get("query_prompt")),
         ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),

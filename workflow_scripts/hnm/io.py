@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import sys
+import time
+import traceback
 from pathlib import Path
 
 
@@ -63,7 +65,8 @@ def setup_logging(log_path: str | os.PathLike | None, name: str) -> logging.Logg
 def run_script(main, log_path, name: str) -> None:
     """Run a stage's ``main()``; on a known input error, log one clear line and exit 1.
 
-    Unknown errors keep their traceback (they are bugs, not bad input).
+    Any other error is a bug, not bad input: its full traceback goes to the rule's log
+    file (the file Snakemake points the user to) before the job fails.
     """
     logger = setup_logging(log_path, name)
     try:
@@ -71,3 +74,54 @@ def run_script(main, log_path, name: str) -> None:
     except InputError as exc:
         logger.error("%s", exc)
         sys.exit(1)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit) and not exc.code:
+            raise
+        logger.error("%s failed with an unexpected error:\n%s", name, traceback.format_exc().rstrip())
+        raise
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+class Progress:
+    """Logs ``done/total``, elapsed time, rate and ETA at a steady interval.
+
+    ``total`` may be unknown (None); then ``update`` may pass ``fraction`` (e.g. bytes
+    read of a compressed file) to estimate the ETA.
+    """
+
+    def __init__(self, logger, label: str, total: int | None = None, unit: str = "rows", interval: float = 30.0):
+        self.logger, self.label, self.total, self.unit, self.interval = logger, label, total, unit, interval
+        self.start = self._last = time.monotonic()
+        self.done = 0
+
+    def update(self, done: int, fraction: float | None = None, force: bool = False) -> None:
+        self.done = done
+        now = time.monotonic()
+        if self.logger is None or (not force and now - self._last < self.interval):
+            return
+        self._last = now
+        self.logger.info("%s", self.line(fraction, now))
+
+    def line(self, fraction: float | None = None, now: float | None = None) -> str:
+        now = time.monotonic() if now is None else now
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        if self.total:
+            fraction = max(fraction or 0.0, min(1.0, self.done / self.total))
+        of = f"/{self.total}" if self.total is not None else ""
+        pct = f" ({100 * fraction:.1f}%)" if fraction is not None else ""
+        eta = ""
+        if fraction is not None and fraction > 0:
+            eta = f", ETA {_duration(elapsed * (1 - fraction) / fraction)}"
+        done = f"{self.label}: {self.done}{of} {self.unit}{pct}"
+        return f"{done}, elapsed {_duration(elapsed)}, {rate:,.0f} {self.unit}/s{eta}"
+
+    def finish(self) -> None:
+        if self.logger is not None:
+            self.logger.info("%s (done)", self.line(1.0 if self.total is None else None))

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import zipfile
 import zlib
 from collections import Counter
@@ -58,19 +59,24 @@ def _is_blank(s) -> bool:
     return not isinstance(s, str) or not s.strip()
 
 
-def open_text_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+def open_text_lines(path: str | Path, progress=None) -> Iterator[tuple[int, bytes]]:
     """Yield (1-based line number, raw bytes) of a .jsonl or .jsonl.gz file.
 
     A truncated or corrupt gzip raises InputError naming the file and the last good line.
+    ``progress`` (an ``io.Progress``) is told the line count and the share of the
+    (compressed) file read so far, for an ETA.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    opener = gzip.open if path.name.endswith(".gz") else open
     lineno = 0
     try:
-        with opener(path, "rb") as fh:
+        with open(path, "rb") as raw_fh:
+            size = max(1, os.fstat(raw_fh.fileno()).st_size)
+            fh = gzip.GzipFile(fileobj=raw_fh, mode="rb") if path.name.endswith(".gz") else raw_fh
             for lineno, raw in enumerate(fh, start=1):  # noqa: B007
+                if progress is not None and lineno % 16384 == 0:
+                    progress.update(lineno, fraction=min(1.0, raw_fh.tell() / size))
                 yield lineno, raw
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise InputError(
@@ -129,17 +135,35 @@ def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter) -> tuple
             '{"query": ..., "pos": [...]} or {"set": [...]}',
         )
         return None
+    bad_text = next((t for t in (query, *positives) if not _encodable(t)), None)
+    if bad_text is not None:
+        bad.add("undecodable_text", where, f"text is not encodable as UTF-8 (lone surrogate?): {bad_text[:40]!r}")
+        return None
+    # Degenerate rows are data, not errors: dropped and counted by reason (see README,
+    # "What we keep and what we fix"), never counted towards max_bad_rows.
+    if _is_blank(query):
+        dropped["empty_query" if query == "" else "blank_query"] += 1
+        return None
     n_blank = sum(1 for p in positives if _is_blank(p))
     if n_blank:
-        dropped["blank_positive_removed"] += n_blank
         positives = [p for p in positives if not _is_blank(p)]
-    if _is_blank(query):
-        bad.add("empty_query", where, "empty query")
-        return None
+        if not positives:
+            dropped["no_positive"] += 1
+            return None
+        dropped["blank_positive_removed"] += n_blank
     if not positives:
-        bad.add("empty_positive", where, "no non-empty positive")
+        dropped["no_positive"] += 1
         return None
     return query, positives
+
+
+def _encodable(text: str) -> bool:
+    """False for strings that cannot be written as UTF-8 (lone surrogates from ``\\ud83d``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _describe(value) -> str:
@@ -150,15 +174,15 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
-def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None) -> Iterator[PairRow]:
+def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None, progress=None) -> Iterator[PairRow]:
     """Stream a sentence-transformers pair file (``NAME.jsonl[.gz]``)."""
-    for lineno, raw in open_text_lines(path):
+    for lineno, raw in open_text_lines(path, progress):
         index = lineno - 1
         if max_rows is not None and index >= max_rows:
             break
         dropped["rows_read"] += 1
         if not raw.strip():
-            bad.add("blank_line", f"{path}:{lineno}", "blank line")
+            dropped["blank_line"] += 1
             continue
         where = f"{path}:{lineno}"
         value = _decode_json(raw, where, bad)
@@ -174,7 +198,7 @@ def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None
 MEDMCQA_COLUMNS = ("question", "exp")
 
 
-def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = None) -> Iterator[PairRow]:
+def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = None, progress=None) -> Iterator[PairRow]:
     """Stream medmcqa's train parquet: query = ``question``, positive = ``exp``.
 
     Rows with an empty or missing explanation are dropped and counted (about 12% of
@@ -204,13 +228,17 @@ def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = No
                     return
                 dropped["rows_read"] += 1
                 where = f"{path}: row {index + 1}"
-                if _is_blank(question):
-                    bad.add("empty_query", where, "empty question")
+                if not (_encodable(question or "") and _encodable(exp or "")):
+                    bad.add("undecodable_text", where, "text is not encodable as UTF-8")
+                elif _is_blank(question):
+                    dropped["empty_query"] += 1
                 elif _is_blank(exp):
                     dropped["empty_exp"] += 1
                 else:
                     yield PairRow(index, question, [("", exp)])
                 index += 1
+            if progress is not None:
+                progress.update(index, fraction=index / max(1, pf.metadata.num_rows))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: corrupt parquet after row {index} ({exc})") from None
 
@@ -226,6 +254,7 @@ class BeirSource:
     def __init__(self, path, qrels_split: str = "train"):
         self.path = Path(path)
         self.split = qrels_split
+        self.dropped: Counter = Counter()  # degenerate rows, by reason (not bad rows)
         if not self.path.exists():
             raise InputError(f"{self.path}: not found")
         self.is_zip = self.path.is_file()
@@ -258,13 +287,16 @@ class BeirSource:
             return self._zip.open(self.members[member])
         return open(self.members[member], "rb")
 
-    def iter_jsonl(self, member: str, bad: BadRows) -> Iterator[tuple[str, dict]]:
+    def iter_jsonl(self, member: str, bad: BadRows, progress=None) -> Iterator[tuple[str, dict]]:
         label = self.label(member)
         lineno = 0
         try:
             with self._open(member) as fh:
                 for lineno, raw in enumerate(fh, start=1):  # noqa: B007
+                    if progress is not None and lineno % 16384 == 0:
+                        progress.update(lineno)
                     if not raw.strip():
+                        self.dropped["blank_line"] += 1
                         continue
                     where = f"{label}:{lineno}"
                     obj = _decode_json(raw, where, bad)
@@ -277,15 +309,18 @@ class BeirSource:
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise InputError(f"{label}: corrupt data after line {lineno} ({exc})") from None
 
-    def iter_corpus(self, bad: BadRows) -> Iterator[tuple[str, str, str, str]]:
+    def iter_corpus(self, bad: BadRows, progress=None) -> Iterator[tuple[str, str, str, str]]:
         """Yield (where, docid, title, text)."""
-        for where, obj in self.iter_jsonl("corpus.jsonl", bad):
+        for where, obj in self.iter_jsonl("corpus.jsonl", bad, progress):
             title, text = obj.get("title") or "", obj.get("text") or ""
             if not isinstance(title, str) or not isinstance(text, str):
                 bad.add("unknown_shape", where, '"title" and "text" must be strings')
                 continue
+            if not (_encodable(title) and _encodable(text)):
+                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)")
+                continue
             if not (title.strip() or text.strip()):
-                bad.add("empty_passage", where, "empty passage (no title, no text)")
+                self.dropped["empty_passage"] += 1
                 continue
             yield where, str(obj["_id"]), title, text
 
@@ -293,8 +328,11 @@ class BeirSource:
         """Yield (where, query_id, text)."""
         for where, obj in self.iter_jsonl("queries.jsonl", bad):
             text = obj.get("text")
+            if isinstance(text, str) and not _encodable(text):
+                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)")
+                continue
             if _is_blank(text):
-                bad.add("empty_query", where, "empty query")
+                self.dropped["empty_query"] += 1
                 continue
             yield where, str(obj["_id"]), text
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import InputError, atomic_path, write_json
+from .io import InputError, Progress, atomic_path, write_json
 from .loaders import BadRows, BeirSource, PairRow, iter_medmcqa, iter_pairs
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
@@ -114,7 +114,7 @@ def build_pair_tables(rows: Iterable[PairRow], tables: Tables) -> Counter:
     return counts
 
 
-def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows) -> Counter:
+def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows, logger=None) -> Counter:
     """Write tables for a BeIR dataset, mining only queries in the chosen qrels split.
 
     The seed encoded every query in queries.jsonl, so dev/test queries came out with no
@@ -133,11 +133,13 @@ def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows) -> Counter:
         raise InputError(f"{src.label(f'qrels/{src.split}.tsv')}: no qrels rows")
 
     doc_index: dict[str, int] = {}
-    for _where, docid, title, text in src.iter_corpus(bad):
+    progress = Progress(logger, f"{src.path}: corpus", unit="lines")
+    for _where, docid, title, text in src.iter_corpus(bad, progress):
         if docid in doc_index:
             counts["duplicate_corpus_id_skipped"] += 1
             continue
         doc_index[docid] = tables.passages.append(docid, title, text)
+    progress.finish()
 
     seen_q: set[str] = set()
     for _where, qid, text in src.iter_queries(bad):
@@ -188,13 +190,16 @@ def prepare_dataset(
     """Run the loader for ``fmt`` and write the normalized tables and stats."""
     bad = BadRows(cap=max_bad_rows)
     dropped: Counter = Counter()
+    progress = Progress(logger, f"{dataset}: prepare", total=max_rows, unit="rows")
     with Tables(out_queries, out_passages, out_qrels) as tables:
         if fmt == "pairs":
-            extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows), tables)
+            extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows, progress), tables)
         elif fmt == "medmcqa":
-            extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows), tables)
+            extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows, progress), tables)
         elif fmt == "beir":
-            extra = build_beir_tables(BeirSource(raw_path, qrels_split), tables, bad)
+            src = BeirSource(raw_path, qrels_split)
+            extra = build_beir_tables(src, tables, bad, logger)
+            dropped.update(src.dropped)
         else:
             raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa or beir)")
         if tables.queries.rows == 0:
@@ -215,6 +220,8 @@ def prepare_dataset(
             "bad_row_examples": bad.examples,
             "details": dict(sorted(extra.items())),
         }
+        progress.done = stats["rows_read"]
+        progress.finish()
     write_json(out_stats, stats)
     if logger:
         logger.info(

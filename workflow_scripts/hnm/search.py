@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import atomic_path
+from .io import Progress, atomic_path
 
 CANDIDATE_SCHEMA = pa.schema(
     [("query_idx", pa.int64()), ("rank", pa.int32()), ("passage_idx", pa.int64()), ("score", pa.float32())]
@@ -88,6 +88,7 @@ def search_shard(
         sc_out = np.lib.format.open_memmap(tmp_sc, mode="w+", dtype=np.float32, shape=(n_q, topk))
         ids_out[:] = -1
         sc_out[:] = -np.inf
+        progress = Progress(logger, f"search vs {len(p)} passages", total=n_q, unit="queries")
         if len(p):
             index = faiss.IndexFlatIP(p.shape[1])
             index.add(p)
@@ -100,11 +101,11 @@ def search_shard(
                 ids, scs = order_candidates(glob, sc, topk)
                 ids_out[q0 : q0 + len(q), : ids.shape[1]] = ids
                 sc_out[q0 : q0 + len(q), : ids.shape[1]] = scs
-                if logger:
-                    logger.info("searched %d/%d queries against %d passages", q0 + len(q), n_q, len(p))
+                progress.update(q0 + len(q))
         ids_out.flush()
         sc_out.flush()
         del ids_out, sc_out
+        progress.finish()
 
 
 class ShardedMatrix:
