@@ -6,6 +6,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/prepare.smk"
@@ -19,4 +22,5 @@ rule all:
     default_target: True
     input:
         [mined_output(d) for d in DATASETS],
+        [f"{OUTPUT_DIR}/{d}.README.md" for d in DATASETS],
         f"{OUTPUT_DIR}/summary.md",

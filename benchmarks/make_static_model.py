@@ -35,6 +35,9 @@ def build(out_dir: str | Path, batch_size: int = 1024) -> Path:
     # a word piece "##ing" is embedded as "ing"; special tokens as they are
     texts = [t[2:] if t.startswith("##") else t for t in vocab]
     weights = teacher.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
+    # centre the token vectors: their common direction would otherwise make every text
+    # look alike (cosine ~0.85 between unrelated texts)
+    weights = weights - weights.mean(axis=0, keepdims=True)
     static = StaticEmbedding(tok, embedding_weights=np.asarray(weights, dtype=np.float32))
     model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
     tmp = out_dir.with_name(out_dir.name + ".tmp")

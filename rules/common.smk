@@ -24,6 +24,7 @@ from hnm.options import (
     check_mining,
     resolve_mining,
 )  # noqa: E402
+from hnm.plots import PLOTS  # noqa: E402
 from hnm.sources import parse_source  # noqa: E402
 
 RESULTS = config["results"]
@@ -58,6 +59,9 @@ for _name, _ds in DATASETS.items():
 # embeddings. Mining and search settings never move it, so they never re-embed.
 EMBED_SETTINGS = {
     "name_or_path": MODEL["name_or_path"],
+    "revision": MODEL["revision"],
+    "precision": EMBED["precision"],
+    "backend": "torch",
     "max_seq_length": MODEL["max_seq_length"],
     "query_prompt": MODEL["query_prompt"],
     "passage_prompt": MODEL["passage_prompt"],
@@ -72,7 +76,11 @@ EMBED_KEY = (
 )
 
 EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
-SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/top{TOPK}/{{dataset}}"
+# an approximate (IVF) first stage gives other candidates: its own cache folder
+SEARCH_KEY = f"top{TOPK}" + (
+    f"-ivf{SEARCH['nlist']}x{SEARCH['nprobe']}" if SEARCH["index"] == "ivf" else ""
+)
+SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
 
 
@@ -101,9 +109,9 @@ def shard_files(dataset, pattern):
     return expand(pattern, dataset=dataset, n=n, shard=range(n))
 
 
-def embedding_files(side):
+def embedding_files(side, ext="npy"):
     def _files(wildcards):
-        return shard_files(wildcards.dataset, f"{EMB_DIR}/{side}.{{shard}}.npy")
+        return shard_files(wildcards.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
 
     return _files
 
@@ -156,3 +164,29 @@ def download_params(wildcards):
 
 def size_mb(paths):
     return sum(Path(p).stat().st_size for p in paths if Path(p).exists()) / 1e6
+
+
+# Per-job time and memory (Snakemake benchmark files), read back by the report rule.
+BENCH = {
+    "prepare": "logs/benchmarks/prepare/{dataset}.tsv",
+    "embed": f"logs/benchmarks/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
+    "search": f"logs/benchmarks/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
+    "merge": f"logs/benchmarks/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.tsv",
+    "rescore": f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv",
+    "mine": "logs/benchmarks/mine/{dataset}.{ext}.tsv",
+}
+
+
+def benchmark_files(dataset):
+    """{stage: [benchmark files]} of one dataset's jobs, in pipeline order."""
+    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
+    out = {
+        "prepare": [BENCH["prepare"].format(dataset=dataset)],
+        "embed": shard_files(dataset, BENCH["embed"]),
+        "search": shard_files(dataset, BENCH["search"]),
+        "merge": [BENCH["merge"].format(dataset=dataset)],
+    }
+    if CROSS_ENCODER["name_or_path"]:
+        out["rescore"] = [BENCH["rescore"].format(dataset=dataset)]
+    out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=ext)]
+    return out

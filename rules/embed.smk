@@ -14,7 +14,7 @@ rule embed:
     log:
         f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
     benchmark:
-        f"logs/benchmarks/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv"
+        BENCH["embed"]
     conda:
         "../envs/embed.yaml"
     threads: EMBED["threads"]
@@ -27,5 +27,6 @@ rule embed:
     params:
         model=MODEL,
         block_rows=EMBED["block_rows"],
+        precision=EMBED["precision"],
     script:
         "../workflow_scripts/embed.py"

@@ -14,7 +14,7 @@ rule rescore:
     log:
         f"logs/rescore/{CE_KEY}/{{dataset}}.log",
     benchmark:
-        f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv"
+        BENCH["rescore"]
     conda:
         "../envs/embed.yaml"
     threads: EMBED["threads"]
@@ -38,24 +38,71 @@ rule mine:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        prepare_stats=rules.prepare.output.stats,
+        embed_stats=embedding_files("stats", "json"),
     output:
+        **{
+            name: report(
+                f"{RESULTS}/report/{{dataset}}.{{ext}}/{name}.svg",
+                caption=f"../report/{name}.rst",
+                category="Datasets",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "plot": name.replace("_", " ")},
+            )
+            for name in PLOTS
+        },
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
     log:
         "logs/mine/{dataset}.{ext}.log",
     benchmark:
-        "logs/benchmarks/mine/{dataset}.{ext}.tsv"
+        BENCH["mine"]
     conda:
         "../envs/mine.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, input, attempt: int(
-            2000 + 6 * size_mb([input.passages, input.queries])
+            1500 + size_mb([input.passages, input.queries])
         )
         * attempt,
         runtime=lambda wc, input, attempt: int(20 + size_mb([input.candidates]) / 50)
         * attempt,
     params:
         mining=lambda wc: MINING[wc.dataset],
+        plots=PLOTS,
     script:
         "../workflow_scripts/mine.py"
+
+
+# The dataset card next to each mined file (Hugging Face format): source, model and
+# settings, counts, schema.
+rule card:
+    input:
+        mined=lambda wc: mined_output(wc.dataset),
+        stats=lambda wc: mine_stats_file(wc.dataset),
+        prepare_stats=rules.prepare.output.stats,
+    output:
+        f"{OUTPUT_DIR}/{{dataset}}.README.md",
+    log:
+        "logs/card/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/card/{dataset}.tsv"
+    localrule: True
+    conda:
+        "../envs/mine.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        source=lambda wc: DATASETS[wc.dataset]["source"],
+        checksum=lambda wc: {
+            k: DATASETS[wc.dataset][k]
+            for k in ("md5", "sha256")
+            if k in DATASETS[wc.dataset]
+        },
+        model=MODEL,
+        search={"topk": TOPK},
+        mining=lambda wc: MINING[wc.dataset],
+    script:
+        "../workflow_scripts/card.py"

@@ -9,7 +9,7 @@ rule prepare:
     log:
         "logs/prepare/{dataset}.log",
     benchmark:
-        "logs/benchmarks/prepare/{dataset}.tsv"
+        BENCH["prepare"]
     conda:
         "../envs/prepare.yaml"
     threads: 1

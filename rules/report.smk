@@ -1,9 +1,22 @@
+# report: one table over all datasets (counts, and each stage's wall time and peak memory
+# from the benchmark files), as Markdown and as a page of `snakemake --report`.
+
+
 rule report:
     input:
         prepare=expand(rules.prepare.output.stats, dataset=DATASETS),
         mine=[mine_stats_file(d) for d in DATASETS],
+        benchmarks=[
+            f for d in DATASETS for fs in benchmark_files(d).values() for f in fs
+        ],
     output:
-        f"{OUTPUT_DIR}/summary.md",
+        markdown=f"{OUTPUT_DIR}/summary.md",
+        html=report(
+            f"{RESULTS}/report/summary.html",
+            caption="../report/summary.rst",
+            category="Summary",
+            labels={"table": "all datasets"},
+        ),
     log:
         "logs/report.log",
     benchmark:
@@ -14,5 +27,7 @@ rule report:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        benchmarks={d: benchmark_files(d) for d in DATASETS},
     script:
         "../workflow_scripts/report.py"

@@ -11,9 +11,9 @@ rule search_shard:
         ids=f"{SEARCH_DIR}/{{n}}shards/ids.{{shard}}.npy",
         scores=f"{SEARCH_DIR}/{{n}}shards/scores.{{shard}}.npy",
     log:
-        f"logs/search/{EMBED_KEY}/top{TOPK}/{{dataset}}/{{n}}shards/{{shard}}.log",
+        f"logs/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
     benchmark:
-        f"logs/benchmarks/search/{EMBED_KEY}/top{TOPK}/{{dataset}}/{{n}}shards/{{shard}}.tsv"
+        BENCH["search"]
     conda:
         "../envs/search.yaml"
     threads: SEARCH["threads"]
@@ -26,11 +26,16 @@ rule search_shard:
             20 + size_mb([input.passages]) * size_mb(input.queries) / 2e5
         )
         * attempt,
+        gpu=SEARCH["gpus"],
     params:
         topk=TOPK,
         overfetch=SEARCH["overfetch"],
         query_chunk=SEARCH["query_chunk"],
         block_rows=EMBED["block_rows"],
+        device=SEARCH["device"],
+        index=SEARCH["index"],
+        nlist=SEARCH["nlist"],
+        nprobe=SEARCH["nprobe"],
     script:
         "../workflow_scripts/search.py"
 
@@ -46,9 +51,9 @@ rule merge:
         candidates=f"{SEARCH_DIR}/candidates.parquet",
         positive_scores=f"{SEARCH_DIR}/positive_scores.parquet",
     log:
-        f"logs/merge/{EMBED_KEY}/top{TOPK}/{{dataset}}.log",
+        f"logs/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.log",
     benchmark:
-        f"logs/benchmarks/merge/{EMBED_KEY}/top{TOPK}/{{dataset}}.tsv"
+        BENCH["merge"]
     conda:
         "../envs/search.yaml"
     threads: 1

@@ -67,6 +67,7 @@ LOCAL_OVERRIDES = [
     "runtime=30",
     "--set-resources",
     "embed:gpu=0",
+    "search_shard:gpu=0",
 ]
 
 

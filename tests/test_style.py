@@ -35,5 +35,5 @@ def test_every_rule_has_log_threads_resources_conda(repo):
     assert len(blocks) >= 7
     for block in blocks:
         name = block.split(":", 1)[0]
-        for key in ("log:", "threads:", "resources:", "conda:", "script:"):
+        for key in ("log:", "benchmark:", "threads:", "resources:", "conda:", "script:"):
             assert f"\n    {key}" in block, f"rule {name} lacks {key}"

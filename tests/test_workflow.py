@@ -69,7 +69,7 @@ def test_changing_mining_replans_only_mine(demo_run):
     cfg = write_config(wd / "mining.yaml", demo_config(mining={"preset": "seed", "num_negatives": 8}))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
     assert jobs.get("mine") == 16
-    assert set(jobs) <= {"mine", "report", "all"}, jobs
+    assert set(jobs) <= {"mine", "card", "report", "all"}, jobs
 
 
 def test_up_to_date_demo_plans_nothing(demo_run):

@@ -18,6 +18,7 @@ def main(logger):
         threads=sm.threads,
         logger=logger,
         out_stats=sm.output.stats,
+        precision=sm.params.precision,
     )
 
 

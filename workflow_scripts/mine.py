@@ -1,7 +1,8 @@
-"""Snakemake script: select negatives and write the mined file and its stats."""
+"""Snakemake script: select negatives, write the mined file, its stats and its plots."""
 
 from hnm.io import run_script
 from hnm.mine import MiningOptions, mine_dataset
+from hnm.plots import dataset_plots
 
 
 def main(logger):
@@ -17,6 +18,8 @@ def main(logger):
         dataset=sm.wildcards.dataset,
         logger=logger,
     )
+    plots = {name: sm.output[name] for name in sm.params.plots}
+    dataset_plots(sm.output.stats, sm.input.prepare_stats, list(sm.input.embed_stats), plots, sm.wildcards.dataset)
 
 
 run_script(main, snakemake.log[0], "mine")  # noqa: F821

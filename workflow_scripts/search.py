@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 
 from hnm.embed import shard_bounds
 from hnm.io import run_script
-from hnm.search import search_shard
+from hnm.search import search_device, search_shard
 
 
 def main(logger):
@@ -22,6 +22,10 @@ def main(logger):
         chunk=sm.params.query_chunk,
         threads=sm.threads,
         logger=logger,
+        device=search_device(sm.params.device),
+        index=sm.params.index,
+        nlist=sm.params.nlist,
+        nprobe=sm.params.nprobe,
     )
 
 

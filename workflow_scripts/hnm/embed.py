@@ -9,9 +9,13 @@ its block only, never on the number of shards.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import math
 import os
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -70,21 +74,96 @@ def resolve_model_path(name_or_path: str) -> str:
     return name_or_path
 
 
+_SLOT = None  # the open lock file of this process's GPU slot, held until it exits
+
+
+def gpu_lock_dir() -> Path:
+    return Path(os.environ.get("HARDNEG_GPU_LOCK_DIR") or Path(tempfile.gettempdir()) / f"hardneg-gpu-{os.getuid()}")
+
+
+def acquire_gpu_slot(n_devices: int, lock_dir: Path | None = None, wait: float | None = None) -> int | None:
+    """Take the first free GPU of ``n_devices`` on this machine: an exclusive ``flock`` on
+    ``lock_dir/gpu{i}.lock``, held by the returned open file until the process ends.
+
+    So ``snakemake --cores 16 --resources gpu=4`` runs each of its 4 concurrent GPU jobs
+    on its own GPU. Waits up to ``wait`` seconds (None: forever) for a slot to free."""
+    global _SLOT
+    lock_dir = Path(lock_dir or gpu_lock_dir())
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    deadline = None if wait is None else time.monotonic() + wait
+    while True:
+        for i in range(n_devices):
+            fh = open(lock_dir / f"gpu{i}.lock", "a+")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            _SLOT = fh
+            return i
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        time.sleep(0.5)
+
+
+def release_gpu_slot() -> None:
+    global _SLOT
+    if _SLOT is not None:
+        fcntl.flock(_SLOT, fcntl.LOCK_UN)
+        _SLOT.close()
+        _SLOT = None
+
+
 def pick_device() -> str:
+    """``HARDNEG_DEVICE`` if set; else a free GPU of this machine (see acquire_gpu_slot;
+    under SLURM only the job's own GPUs are visible); else the CPU."""
     import torch
 
     if os.environ.get("HARDNEG_DEVICE"):
         return os.environ["HARDNEG_DEVICE"]
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    n = torch.cuda.device_count()
+    if n == 1:
+        return "cuda:0"
+    return f"cuda:{acquire_gpu_slot(n)}"
 
 
-def load_model(name_or_path: str, max_seq_length: int, trust_remote_code: bool = False, device: str | None = None):
-    """Load a SentenceTransformer on the GPU in fp16 when there is one, else fp32 CPU."""
+def resolve_precision(precision: str, device: str) -> str:
+    """The dtype vectors are computed in. ``auto``: fp16 on a GPU, fp32 on the CPU.
+    An explicit ``fp16`` never falls back to the CPU: such a shard would not match its
+    siblings, so the job fails instead."""
+    if precision == "auto":
+        return "fp16" if device.startswith("cuda") else "fp32"
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise RuntimeError(
+            f"embed.precision is fp16 but this job runs on {device} (no GPU): it would write fp32 vectors into an "
+            "fp16 cache; give the job a GPU, or set embed.precision: fp32 (or auto)"
+        )
+    return precision
+
+
+def load_model(
+    name_or_path: str,
+    max_seq_length: int,
+    trust_remote_code: bool = False,
+    device: str | None = None,
+    precision: str = "auto",
+    revision: str | None = None,
+):
+    """Load a SentenceTransformer: fp16 on a GPU, fp32 on the CPU (``precision`` auto)."""
     from sentence_transformers import SentenceTransformer
 
     device = device or pick_device()
-    model = SentenceTransformer(resolve_model_path(name_or_path), device=device, trust_remote_code=trust_remote_code)
-    if device.startswith("cuda"):
+    dtype = resolve_precision(precision, device)
+    model = SentenceTransformer(
+        resolve_model_path(name_or_path), device=device, trust_remote_code=trust_remote_code, revision=revision
+    )
+    if dtype == "fp16":
         model.half()
     try:
         model.max_seq_length = max_seq_length
@@ -93,6 +172,31 @@ def load_model(name_or_path: str, max_seq_length: int, trust_remote_code: bool =
         # to set, since such a model never truncates
         pass
     return model
+
+
+def claim_vector_kind(folder: Path, model) -> str:
+    """Record how this folder's vectors are made (``fp16-cuda`` or ``fp32-cpu``) in a
+    marker file, created atomically by the first shard; a shard made otherwise fails, so
+    GPU and CPU-fallback shards never sit in one cache folder."""
+    dtype = next(model.parameters()).dtype if any(True for _ in model.parameters()) else None
+    kind = f"{str(dtype).replace('torch.', '') if dtype is not None else 'fp32'}-{model.device.type}"
+    kind = kind.replace("float16", "fp16").replace("float32", "fp32")
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / ".vectors"
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(kind + "\n")
+        return kind
+    except FileExistsError:
+        have = marker.read_text().strip()
+    if have != kind:
+        raise RuntimeError(
+            f"{folder}: its other shards hold {have} vectors, but this job makes {kind} "
+            f"(a GPU job fell back to the CPU, or the reverse). Mixed shards would not be comparable: pin "
+            f"embed.precision (fp16 needs a GPU), or delete {folder} to re-embed every shard"
+        )
+    return kind
 
 
 def embedding_dim(model) -> int:
@@ -133,15 +237,20 @@ def encode_blocks(
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
         for b0 in range(0, n, block_rows):
             block = texts[b0 : b0 + block_rows]
+            # identical texts in a block are encoded once (a title such as "Five Stars"
+            # heads one row in eight of amazon_review_2018); the block fixes the batch,
+            # so the vectors still do not depend on the shard count
+            first: dict[str, int] = {}
+            inverse = [first.setdefault(t, len(first)) for t in block]
             emb = model.encode(
-                block,
+                list(first),
                 batch_size=batch_size,
                 prompt=prompt or None,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)
+            arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)[inverse]
             truncated += count_truncated(model, block, prompt)
             progress.update(b0 + len(block))
         arr.flush()
@@ -164,6 +273,7 @@ def embed_shard(
     threads: int = 1,
     logger=None,
     out_stats=None,
+    precision: str = "auto",
 ) -> dict:
     """Embed shard ``shard`` of both the queries and the passages of one dataset."""
     import torch
@@ -173,11 +283,18 @@ def embed_shard(
         model_cfg["name_or_path"],
         model_cfg["max_seq_length"],
         trust_remote_code=model_cfg.get("trust_remote_code", False),
+        precision=precision,
+        revision=model_cfg.get("revision") or None,
     )
+    kind = claim_vector_kind(Path(out_queries).parent, model)
     if logger:
-        logger.info("model %s on %s (dim %d)", model_cfg["name_or_path"], model.device, embedding_dim(model))
+        logger.info("model %s on %s (dim %d, %s)", model_cfg["name_or_path"], model.device, embedding_dim(model), kind)
     limit = model.max_seq_length
-    stats = {"device": str(model.device), "max_seq_length": limit if limit and math.isfinite(limit) else None}
+    stats = {
+        "device": str(model.device),
+        "vectors": kind,
+        "max_seq_length": limit if limit and math.isfinite(limit) else None,
+    }
     for side, path, out, prompt in (
         ("queries", queries_path, out_queries, model_cfg.get("query_prompt")),
         ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),

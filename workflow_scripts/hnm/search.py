@@ -10,6 +10,8 @@ lists gives the same global top-k for 1 shard or many.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,18 +44,31 @@ def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a * b).sum(axis=-1)
 
 
-def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray, threads: int = 1) -> np.ndarray:
     """float32(score) of query rows ``q`` against passages ``p[idx]`` computed in float64.
 
-    ``idx`` is (nq, m) of local passage rows, -1 for padding (score -inf)."""
+    ``idx`` is (nq, m) of local passage rows, -1 for padding (score -inf). Slices of
+    queries are scored on ``threads`` threads (NumPy releases the GIL); each row's result
+    does not depend on the slicing."""
     valid = idx >= 0
     out = np.full(idx.shape, -np.inf, dtype=np.float32)
     step = max(1, 2_000_000 // max(1, idx.shape[1] * q.shape[1]))
-    for s in range(0, len(q), step):
+
+    def score(s: int) -> None:
         qi = q[s : s + step].astype(np.float64)
         pi = p[np.where(valid[s : s + step], idx[s : s + step], 0)].astype(np.float64)
         sc = pair_dot(qi[:, None, :], pi)
         out[s : s + step] = np.where(valid[s : s + step], sc, -np.inf).astype(np.float32)
+
+    starts = range(0, len(q), step)
+    if threads > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(score, starts))
+    else:
+        for s in starts:
+            score(s)
     return out
 
 
@@ -63,6 +78,84 @@ def order_candidates(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.nd
     key_id = np.where(pad, np.iinfo(np.int64).max, ids)
     order = np.lexsort((key_id, -scores.astype(np.float64)), axis=-1)[:, :k]
     return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+
+def search_device(setting: str = "auto") -> str:
+    """Where the first-stage search runs: ``cpu`` (faiss) or a torch CUDA device.
+
+    ``auto`` takes the GPU when torch is importable and sees one (``HARDNEG_DEVICE``
+    overrides, as for embedding), else faiss on the CPU."""
+    if setting != "auto":
+        return setting
+    env = os.environ.get("HARDNEG_DEVICE")
+    if env:
+        return env
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def ivf_nlist(n: int, nlist: int | str = "auto") -> int:
+    """IVF list count: ``auto`` is 4 * sqrt(n), at least 1 and at most n / 39 (faiss wants
+    39 training points per list)."""
+    if nlist != "auto":
+        return max(1, min(int(nlist), n))
+    return max(1, min(int(4 * np.sqrt(n)), n // 39))
+
+
+class FaissIndex:
+    """Top-m by inner product on the CPU with faiss: exact (``IndexFlatIP``) or ``ivf``
+    (``IndexIVFFlat``, trained on an evenly spaced sample of the shard, searching
+    ``nprobe`` lists). Either way the candidates are then rescored exactly."""
+
+    def __init__(self, p: np.ndarray, threads: int, kind: str = "flat", nlist="auto", nprobe: int = 32):
+        import faiss
+
+        faiss.omp_set_num_threads(max(1, threads))
+        d = p.shape[1]
+        if kind == "ivf" and len(p) >= 2 * 39:
+            n_lists = ivf_nlist(len(p), nlist)
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFFlat(quantizer, d, n_lists, faiss.METRIC_INNER_PRODUCT)
+            train = p[np.linspace(0, len(p) - 1, min(len(p), 256 * n_lists)).astype(np.int64)]
+            index.cp.seed = 1234
+            index.train(np.ascontiguousarray(train))
+            index.nprobe = min(nprobe, n_lists)
+            self.description = f"IndexIVFFlat(nlist={n_lists}, nprobe={index.nprobe})"
+        else:
+            index = faiss.IndexFlatIP(d)
+            self.description = "IndexFlatIP"
+        index.add(p)
+        self.index = index
+        self._quantizer = locals().get("quantizer")  # keep it alive as long as the index
+
+    def top(self, q: np.ndarray, m: int) -> np.ndarray:
+        return self.index.search(q, m)[1].astype(np.int64)
+
+
+class TorchFlat:
+    """Exact inner-product top-m with torch: a matmul of a query chunk against the whole
+    shard, then ``topk``. fp16 on a GPU (the exact float64 rescoring that follows fixes
+    the order), float32 on the CPU. ``device="cpu"`` gives the same candidates as faiss."""
+
+    def __init__(self, p: np.ndarray, device: str, threads: int = 1):
+        import torch
+
+        self.torch = torch
+        if device == "cpu":
+            torch.set_num_threads(max(1, threads))
+        self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
+        self.device = device
+        self.p = torch.from_numpy(p).to(device=device, dtype=self.dtype)
+
+    def top(self, q: np.ndarray, m: int) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            qt = torch.from_numpy(q).to(device=self.device, dtype=self.dtype)
+            sims = qt @ self.p.T
+            return torch.topk(sims, m, dim=1, sorted=True).indices.cpu().numpy().astype(np.int64)
 
 
 def search_shard(
@@ -76,11 +169,17 @@ def search_shard(
     chunk: int = 4096,
     threads: int = 1,
     logger=None,
+    device: str = "cpu",
+    index: str = "flat",
+    nlist="auto",
+    nprobe: int = 32,
 ) -> None:
-    """Top-``topk`` passages of one shard for every query; global passage indices."""
-    import faiss
+    """Top-``topk`` passages of one shard for every query; global passage indices.
 
-    faiss.omp_set_num_threads(max(1, threads))
+    ``device`` ``cpu`` searches with faiss, anything else (``cuda``, ``cuda:1``, or
+    ``torch-cpu`` for the torch path on the CPU) with torch. Either way the over-fetched
+    candidates are rescored exactly and ordered by ``(-score, passage_idx)``. ``index``
+    ``ivf`` (faiss on the CPU only) searches approximately, for CPU-only runs at scale."""
     p = np.ascontiguousarray(np.load(passage_npy), dtype=np.float32)
     n_q = sum(np.load(f, mmap_mode="r").shape[0] for f in query_npys)
     with atomic_path(out_ids) as tmp_ids, atomic_path(out_scores) as tmp_sc:
@@ -90,13 +189,25 @@ def search_shard(
         sc_out[:] = -np.inf
         progress = Progress(logger, f"search vs {len(p)} passages", total=n_q, unit="queries")
         if len(p):
-            index = faiss.IndexFlatIP(p.shape[1])
-            index.add(p)
+            if device == "cpu" or index == "ivf":
+                searcher = FaissIndex(p, threads, index, nlist, nprobe)
+                what = f"faiss {searcher.description} on the CPU"
+            else:
+                searcher = TorchFlat(p, "cpu" if device == "torch-cpu" else device, threads)
+                what = f"torch {searcher.dtype} on {searcher.device}"
+            if logger:
+                logger.info("searching %d passages with %s", len(p), what)
             m = min(topk + overfetch, len(p))
             for q0, q in iter_query_chunks(query_npys, chunk):
-                _, local = index.search(q, m)
-                local = local.astype(np.int64)
-                sc = exact_scores(q, p, local)
+                # identical query vectors (repeated query texts) are searched once
+                uq, inverse = np.unique(q, axis=0, return_inverse=True)
+                if len(uq) < len(q):
+                    local = searcher.top(uq, m)
+                    sc = exact_scores(uq, p, local, threads)[inverse.ravel()]
+                    local = local[inverse.ravel()]
+                else:
+                    local = searcher.top(q, m)
+                    sc = exact_scores(q, p, local, threads)
                 glob = np.where(local >= 0, local + passage_offset, -1)
                 ids, scs = order_candidates(glob, sc, topk)
                 ids_out[q0 : q0 + len(q), : ids.shape[1]] = ids

