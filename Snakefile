@@ -23,4 +23,5 @@ rule all:
     input:
         [mined_output(d) for d in DATASETS],
         [f"{OUTPUT_DIR}/{d}.README.md" for d in DATASETS],
+        [plot_files(d) for d in DATASETS],
         f"{OUTPUT_DIR}/summary.md",

@@ -29,6 +29,9 @@ from hnm.sources import parse_source  # noqa: E402
 
 RESULTS = config["results"]
 OUTPUT_DIR = config["output_dir"]
+# logs of the jobs that write into OUTPUT_DIR are kept apart per output folder, so that
+# runs into two output folders from one working directory never share a log or benchmark
+OUT_KEY = re.sub(r"[^A-Za-z0-9_.-]+", "_", OUTPUT_DIR).strip("_") or "out"
 DATASETS = config["datasets"]
 MODEL = config["model"]
 EMBED = config["embed"]
@@ -148,6 +151,11 @@ def mined_output(dataset):
     return f"{OUTPUT_DIR}/{dataset}.{ext}"
 
 
+def plot_files(dataset):
+    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
+    return [f"{OUTPUT_DIR}/plots/{dataset}.{ext}/{name}.svg" for name in PLOTS]
+
+
 def mine_stats_file(dataset):
     ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
     return f"{OUTPUT_DIR}/stats/{dataset}.{ext}.mine_stats.json"
@@ -173,7 +181,7 @@ BENCH = {
     "search": f"logs/benchmarks/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
     "merge": f"logs/benchmarks/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.tsv",
     "rescore": f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv",
-    "mine": "logs/benchmarks/mine/{dataset}.{ext}.tsv",
+    "mine": f"logs/benchmarks/mine/{OUT_KEY}/{{dataset}}.{{ext}}.tsv",
 }
 
 

@@ -43,7 +43,7 @@ rule mine:
     output:
         **{
             name: report(
-                f"{RESULTS}/report/{{dataset}}.{{ext}}/{name}.svg",
+                f"{OUTPUT_DIR}/plots/{{dataset}}.{{ext}}/{name}.svg",
                 caption=f"../report/{name}.rst",
                 category="Datasets",
                 subcategory="{dataset}",
@@ -54,7 +54,7 @@ rule mine:
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
     log:
-        "logs/mine/{dataset}.{ext}.log",
+        f"logs/mine/{OUT_KEY}/{{dataset}}.{{ext}}.log",
     benchmark:
         BENCH["mine"]
     conda:
@@ -84,9 +84,9 @@ rule card:
     output:
         f"{OUTPUT_DIR}/{{dataset}}.README.md",
     log:
-        "logs/card/{dataset}.log",
+        f"logs/card/{OUT_KEY}/{{dataset}}.log",
     benchmark:
-        "logs/benchmarks/card/{dataset}.tsv"
+        f"logs/benchmarks/card/{OUT_KEY}/{{dataset}}.tsv"
     localrule: True
     conda:
         "../envs/mine.yaml"

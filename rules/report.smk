@@ -12,15 +12,15 @@ rule report:
     output:
         markdown=f"{OUTPUT_DIR}/summary.md",
         html=report(
-            f"{RESULTS}/report/summary.html",
+            f"{OUTPUT_DIR}/summary.html",
             caption="../report/summary.rst",
             category="Summary",
             labels={"table": "all datasets"},
         ),
     log:
-        "logs/report.log",
+        f"logs/report/{OUT_KEY}.log",
     benchmark:
-        "logs/benchmarks/report.tsv"
+        f"logs/benchmarks/report/{OUT_KEY}.tsv"
     conda:
         "../envs/mine.yaml"
     threads: 1

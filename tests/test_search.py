@@ -110,7 +110,7 @@ def test_ivf_index_finds_nearly_all_of_the_exact_top_k(tmp_path):
     q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
     flat = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "flat")).to_pandas()
     ivf = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "ivf", index="ivf", nprobe=16)).to_pandas()
-    assert ivf_nlist(6000) == 153
+    assert ivf_nlist(6000) == 77
     hits = sum(
         len(set(a.passage_idx) & set(b.passage_idx))
         for (_, a), (_, b) in zip(flat.groupby("query_idx"), ivf.groupby("query_idx"), strict=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -116,3 +117,29 @@ def test_file_url_and_plain_path_are_used_in_place(tmp_path, repo):
     text = proc.stdout + proc.stderr
     assert f"input: {repo}/demo/data/squad_pairs.jsonl.gz" in text
     assert f"input: {repo}/demo/data/hotpotqa" in text
+
+
+def test_long_stages_log_progress_and_every_job_has_a_benchmark_file(demo_run):
+    wd, _ = demo_run
+    for stage in ("prepare", "embed", "search", "mine"):
+        logs = sorted((wd / "logs" / stage).rglob("*.log"))
+        assert logs, stage
+        for log in logs:
+            text = log.read_text()
+            assert re.search(r"elapsed \d+m\d\ds, [\d,]+ \w+/s, ETA \d+m\d\ds", text), (stage, log, text[-500:])
+    bench = wd / "logs" / "benchmarks"
+    # other tests mine into other output folders here too: the demo's own are under
+    # retrieval_original (the output folder's key)
+    for stage, jobs in (
+        ("prepare", 16),
+        ("embed", 17),
+        ("search", 17),
+        ("merge", 16),
+        ("mine/retrieval_original", 16),
+        ("card/retrieval_original", 16),
+    ):
+        files = sorted((bench / stage).rglob("*.tsv"))
+        assert len(files) == jobs, (stage, len(files))
+        head, row = files[0].read_text().splitlines()[:2]
+        assert head.split("\t")[:3] == ["s", "h:m:s", "max_rss"] and float(row.split("\t")[0]) >= 0
+    assert (bench / "report" / "retrieval_original.tsv").exists()

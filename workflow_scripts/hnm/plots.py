@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .io import atomic_path, read_json
+from .mine import REASONS
 
 PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")
 COLORS = {"positives": "#2b8a3e", "negatives": "#c92a2a", "candidates": "#868e96"}
@@ -89,14 +90,20 @@ def plot_negative_ranks(mine: dict, path, dataset: str) -> None:
     _save(fig, path)
 
 
+def _counts_barh(ax, items: list[tuple[str, int]], colors) -> None:
+    """Horizontal bars, first item on top, each labelled with its count."""
+    names = [k.replace("_", " ") for k, _ in items]
+    ax.barh(names[::-1], [v for _, v in items][::-1], color=colors[::-1] if isinstance(colors, list) else colors)
+    for y, (_, v) in enumerate(items[::-1]):
+        ax.text(v, y, f" {v:,}", va="center")
+
+
 def plot_removed(mine: dict, path, dataset: str) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
-    items = [("kept", mine["negatives_kept"])] + list(mine["removed"].items())
-    names = [k.replace("_", " ") for k, _ in items]
-    ax.barh(names[::-1], [v for _, v in items][::-1], color=["#868e96"] * (len(items) - 1) + ["#2b8a3e"])
-    for y, (_, v) in enumerate(items[::-1]):
-        ax.text(v, y, f" {v:,}", va="center")
+    removed = mine["removed"]  # in the order the rules apply
+    items = [("kept", mine["negatives_kept"])] + [(r, removed[r]) for r in REASONS if r in removed]
+    _counts_barh(ax, items, ["#2b8a3e"] + ["#868e96"] * (len(items) - 1))
     ax.set_xlabel("candidates")
     ax.set_title(f"{dataset}: {mine['candidates_considered']:,} candidates, kept or removed by one rule each")
     _save(fig, path)
@@ -108,10 +115,8 @@ def plot_prepare(prep: dict, path, dataset: str) -> None:
     items = [("rows read", prep["rows_read"]), ("queries kept", prep["queries"])]
     items += [(f"dropped: {k}", v) for k, v in prep["dropped"].items()]
     items += [(f"bad row: {k}", v) for k, v in prep["bad_rows_skipped"].items()]
-    names = [k.replace("_", " ") for k, _ in items]
-    ax.barh(names[::-1], [v for _, v in items][::-1], color="#1c7ed6")
-    for y, (_, v) in enumerate(items[::-1]):
-        ax.text(v, y, f" {v:,}", va="center")
+    items += [(k, v) for k, v in prep.get("details", {}).items() if v]  # e.g. BeIR: queries not in the qrels
+    _counts_barh(ax, items, "#1c7ed6")
     ax.set_xlabel("rows")
     ax.set_title(f"{dataset}: {prep['passages']:,} passages, {prep['qrels']:,} positives")
     _save(fig, path)

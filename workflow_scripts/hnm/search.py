@@ -98,11 +98,11 @@ def search_device(setting: str = "auto") -> str:
 
 
 def ivf_nlist(n: int, nlist: int | str = "auto") -> int:
-    """IVF list count: ``auto`` is 4 * sqrt(n), at least 1 and at most n / 39 (faiss wants
+    """IVF list count: ``auto`` is sqrt(n), at least 1 and at most n / 39 (faiss wants
     39 training points per list)."""
     if nlist != "auto":
         return max(1, min(int(nlist), n))
-    return max(1, min(int(4 * np.sqrt(n)), n // 39))
+    return max(1, min(int(np.sqrt(n)), n // 39))
 
 
 class FaissIndex:
@@ -119,7 +119,7 @@ class FaissIndex:
             n_lists = ivf_nlist(len(p), nlist)
             quantizer = faiss.IndexFlatIP(d)
             index = faiss.IndexIVFFlat(quantizer, d, n_lists, faiss.METRIC_INNER_PRODUCT)
-            train = p[np.linspace(0, len(p) - 1, min(len(p), 256 * n_lists)).astype(np.int64)]
+            train = p[np.linspace(0, len(p) - 1, min(len(p), 64 * n_lists)).astype(np.int64)]
             index.cp.seed = 1234
             index.train(np.ascontiguousarray(train))
             index.nprobe = min(nprobe, n_lists)
@@ -153,7 +153,7 @@ class TorchFlat:
     def top(self, q: np.ndarray, m: int) -> np.ndarray:
         torch = self.torch
         with torch.inference_mode():
-            qt = torch.from_numpy(q).to(device=self.device, dtype=self.dtype)
+            qt = torch.from_numpy(np.require(q, requirements="W")).to(device=self.device, dtype=self.dtype)
             sims = qt @ self.p.T
             return torch.topk(sims, m, dim=1, sorted=True).indices.cpu().numpy().astype(np.int64)
 
