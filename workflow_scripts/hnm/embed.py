@@ -178,9 +178,9 @@ def claim_vector_kind(folder: Path, model) -> str:
     """Record how this folder's vectors are made (``fp16-cuda`` or ``fp32-cpu``) in a
     marker file, created atomically by the first shard; a shard made otherwise fails, so
     GPU and CPU-fallback shards never sit in one cache folder."""
-    dtype = next(model.parameters()).dtype if any(True for _ in model.parameters()) else None
-    kind = f"{str(dtype).replace('torch.', '') if dtype is not None else 'fp32'}-{model.device.type}"
-    kind = kind.replace("float16", "fp16").replace("float32", "fp32")
+    first = next(model.parameters(), None)
+    dtype = {"torch.float16": "fp16", "torch.float32": "fp32"}.get(str(getattr(first, "dtype", "torch.float32")))
+    kind = f"{dtype or first.dtype}-{model.device.type}"
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / ".vectors"
     try:
