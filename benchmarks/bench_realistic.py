@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import subprocess
@@ -27,6 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / ".cache"
+sys.path.insert(0, str(REPO / "workflow_scripts"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = ("prepare", "embed", "search", "merge", "mine")
 
@@ -48,14 +48,28 @@ def ensure_inputs(rows: int) -> tuple[Path, Path]:
 
 def stage_table(wd: Path) -> dict[str, tuple[float, float]]:
     """{stage: (sum of job wall seconds, max job RSS MB)} from the benchmark files."""
-    out: dict[str, list] = defaultdict(lambda: [0.0, 0.0])
+    from hnm.report import stage_costs
+
+    paths: dict[str, list] = defaultdict(list)
     for tsv in (wd / "logs" / "benchmarks").rglob("*.tsv"):
-        stage = tsv.relative_to(wd / "logs" / "benchmarks").parts[0].split(".")[0]
-        with tsv.open() as fh:
-            row = next(csv.DictReader(fh, delimiter="\t"))
-        out[stage][0] += float(row["s"])
-        out[stage][1] = max(out[stage][1], float(row["max_rss"]) if row["max_rss"] != "NA" else 0.0)
-    return {k: tuple(v) for k, v in out.items()}
+        paths[tsv.relative_to(wd / "logs" / "benchmarks").parts[0].split(".")[0]].append(tsv)
+    return stage_costs(paths)
+
+
+def write_run_config(wd: Path, data: Path, model: Path, preset: str, shards: int = 2, **mining) -> list[str]:
+    """The benchmark's workflow config in ``wd`` (shipped ``prepare`` settings, the fast
+    encoder, one dataset); returns the snakemake command that runs it."""
+    shipped = yaml.safe_load((REPO / "config.yaml").read_text())
+    cfg = {
+        "model": {"name_or_path": str(model), "batch_size": 256, "max_seq_length": 256},
+        "embed": {"threads": 2},
+        "search": {"threads": 2},
+        "prepare": shipped["prepare"],  # the shipped settings (max_bad_rows: 1000)
+        "mining": {"preset": preset, **mining},
+        "datasets": {"realistic": {"format": "pairs", "source": str(data), "shards": shards}},
+    }
+    (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2", f"--configfile={wd}/config.yaml"]
 
 
 def check_output(wd: Path, dataset: str) -> dict:
@@ -96,17 +110,7 @@ def main() -> None:
     data, model = ensure_inputs(a.rows)
     wd = Path(a.workdir or CACHE / f"run-{a.rows}-{a.preset}")
     wd.mkdir(parents=True, exist_ok=True)
-    shipped = yaml.safe_load((REPO / "config.yaml").read_text())
-    cfg = {
-        "model": {"name_or_path": str(model), "batch_size": 256, "max_seq_length": 256},
-        "embed": {"threads": 2},
-        "search": {"threads": 2},
-        "prepare": shipped["prepare"],  # the shipped settings (max_bad_rows: 1000)
-        "mining": {"preset": a.preset},
-        "datasets": {"realistic": {"format": "pairs", "source": str(data), "shards": a.shards}},
-    }
-    (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2", f"--configfile={wd}/config.yaml"]
+    cmd = write_run_config(wd, data, model, a.preset, a.shards)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t

@@ -24,11 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_realistic import CACHE, REPO, SNAKEMAKE, ensure_inputs, stage_table  # noqa: E402
+from bench_realistic import CACHE, ensure_inputs, stage_table, write_run_config  # noqa: E402
 
 SETTINGS = {"range_min": 0, "range_max": 100, "num_negatives": 16, "relative_margin": 0.05}
 
@@ -111,20 +109,8 @@ def run_st(model: Path, pairs_file: Path, cache: Path, limit_mb: float) -> dict:
 
 
 def run_ours(data: Path, model: Path, wd: Path, num_negatives: int | None = None) -> tuple[float, float, dict]:
-    shipped = yaml.safe_load((REPO / "config.yaml").read_text())
-    mining = {"preset": "percpos95"}
-    if num_negatives:
-        mining["num_negatives"] = num_negatives
-    cfg = {
-        "model": {"name_or_path": str(model), "batch_size": 256, "max_seq_length": 256},
-        "embed": {"threads": 2},
-        "search": {"threads": 2},
-        "prepare": shipped["prepare"],
-        "mining": mining,
-        "datasets": {"realistic": {"format": "pairs", "source": str(data), "shards": 2}},
-    }
-    (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2", f"--configfile={wd}/config.yaml"]
+    mining = {"num_negatives": num_negatives} if num_negatives else {}
+    cmd = write_run_config(wd, data, model, "percpos95", **mining)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0.0

@@ -138,11 +138,17 @@ def _group_starts(cq: np.ndarray, n_groups: int) -> np.ndarray:
     return np.searchsorted(cq, np.arange(n_groups + 1))
 
 
+def positions_in_groups(cq: np.ndarray, n_groups: int) -> np.ndarray:
+    """0-based position of each row within its group (a candidate's rank in its query)."""
+    return np.arange(len(cq)) - _group_starts(cq, n_groups)[cq]
+
+
 # --------------------------------------------------------------------------- selection
 
 
 def select_candidates(
     cq: np.ndarray,
+    pos: np.ndarray,
     n_queries: int,
     scores: np.ndarray,
     excl_id: np.ndarray,
@@ -155,14 +161,13 @@ def select_candidates(
     """Choose negatives for a run of queries at once.
 
     Every argument but ``n_queries`` and ``opts`` has one entry per candidate, sorted
-    by local query number ``cq`` (0..n_queries-1) and rank within the query. ``margin``
+    by local query number ``cq`` (0..n_queries-1) and rank within the query; ``pos`` is
+    that rank (:func:`positions_in_groups`). ``margin``
     is the query's positive score for the margins (NaN: none). Returns ``chosen``
     (candidate indices, grouped by query, in output order) and ``reason`` (int8 code
     per candidate: 0 kept, else 1 + index into REASONS).
     """
     n = len(cq)
-    starts = _group_starts(cq, n_queries)
-    pos = np.arange(n) - starts[cq]
     reason = np.zeros(n, dtype=np.int8)
 
     def remove(mask, why: str) -> None:
@@ -188,8 +193,7 @@ def select_candidates(
         # sentence-transformers: skip the first range_min survivors, stop at range_max
         surv = reason == 0
         csum = np.cumsum(surv)
-        before = np.r_[0, csum][starts[:-1]]
-        k = csum - before[cq]  # 1-based survivor count within the query
+        k = csum - np.r_[0, csum][np.arange(n) - pos]  # 1-based survivor count within the query
         reason[surv & ~((k > opts.range_min) & (k <= opts.range_max))] = _CODE["outside_window"]
 
     pool = np.flatnonzero(reason == 0)
@@ -225,6 +229,7 @@ def select_negatives(
     ids = np.asarray(cand_ids, dtype=np.int64)
     chosen, reason = select_candidates(
         np.zeros(m, dtype=np.int64),
+        np.arange(m),
         1,
         np.asarray(cand_scores, dtype=np.float64),
         np.isin(ids, list(positive_ids)),
@@ -387,14 +392,15 @@ class Histogram:
 def _score_range(candidates_path, pos_scores: np.ndarray) -> tuple[float, float]:
     """Min and max of every score, from the positives and the parquet column statistics."""
     lo, hi = (float(pos_scores.min()), float(pos_scores.max())) if len(pos_scores) else (np.inf, -np.inf)
-    md = pq.ParquetFile(candidates_path).metadata
+    pf = pq.ParquetFile(candidates_path)
+    md = pf.metadata
     col = md.schema.to_arrow_schema().get_field_index("score")
     for rg in range(md.num_row_groups):
         st = md.row_group(rg).column(col).statistics
         if st is not None and st.has_min_max:
             lo, hi = min(lo, float(st.min)), max(hi, float(st.max))
         elif md.row_group(rg).num_rows:  # no statistics: read the column
-            s = pq.ParquetFile(candidates_path).read_row_group(rg, columns=["score"]).column(0).to_numpy()
+            s = pf.read_row_group(rg, columns=["score"]).column(0).to_numpy()
             lo, hi = min(lo, float(s.min())), max(hi, float(s.max()))
     if not np.isfinite(lo):
         lo, hi = -1.0, 1.0
@@ -577,10 +583,11 @@ class Miner:
         excl_text = _in_sorted(self.excl_text_keys, g * self.n_texts + self.text_id[pi])
         is_qtext = _rows_equal(self.queries.hashes[qi], self.passages.hashes[pi])
         keys = sample_keys(self.queries.extra[qi], pi)
-        chosen, reason = select_candidates(cq, nq, scores, excl_id, excl_text, is_qtext, self.margin[qi], keys, opts)
+        pos_in_query = positions_in_groups(cq, nq)
+        chosen, reason = select_candidates(
+            cq, pos_in_query, nq, scores, excl_id, excl_text, is_qtext, self.margin[qi], keys, opts
+        )
         self.removed += np.bincount(reason, minlength=len(REASONS) + 1)
-        starts = _group_starts(cq, nq)
-        pos_in_query = np.arange(len(cq)) - starts[cq]
         n_chosen = np.bincount(cq[chosen], minlength=nq)
         self.counts["candidates_considered"] += len(cq)
         self.counts["negatives_kept"] += len(chosen)

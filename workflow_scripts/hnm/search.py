@@ -115,10 +115,11 @@ class FaissIndex:
 
         faiss.omp_set_num_threads(max(1, threads))
         d = p.shape[1]
+        self._quantizer = None  # an IVF index's coarse quantizer, kept alive with it
         if kind == "ivf" and len(p) >= 2 * 39:
             n_lists = ivf_nlist(len(p), nlist)
-            quantizer = faiss.IndexFlatIP(d)
-            index = faiss.IndexIVFFlat(quantizer, d, n_lists, faiss.METRIC_INNER_PRODUCT)
+            self._quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFFlat(self._quantizer, d, n_lists, faiss.METRIC_INNER_PRODUCT)
             train = p[np.linspace(0, len(p) - 1, min(len(p), 64 * n_lists)).astype(np.int64)]
             index.cp.seed = 1234
             index.train(np.ascontiguousarray(train))
@@ -129,7 +130,6 @@ class FaissIndex:
             self.description = "IndexFlatIP"
         index.add(p)
         self.index = index
-        self._quantizer = locals().get("quantizer")  # keep it alive as long as the index
 
     def top(self, q: np.ndarray, m: int) -> np.ndarray:
         return self.index.search(q, m)[1].astype(np.int64)
