@@ -1,7 +1,7 @@
 """IVF against the exact flat index: recall@k of the final (exactly rescored) top-k, and
 the speed-up, on a workflow's cached embeddings.
 
-    python benchmarks/bench_ivf.py EMBEDDINGS_DIR [N_QUERIES] [NLIST,NPROBE ...]
+    python benchmarks/bench_ivf.py EMBEDDINGS_DIR [N_QUERIES] [NLIST,NPROBE ...]   (default auto,auto)
 
 EMBEDDINGS_DIR is ``results/embeddings/<key>/<dataset>/<n>shards`` of a run. The corpus
 is every passage and query vector there (at least 200k rows for the benchmark in
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
-from hnm.search import FaissIndex, ivf_nlist, search_shard  # noqa: E402
+from hnm.search import FaissIndex, ivf_nlist, ivf_nprobe, search_shard  # noqa: E402
 
 TOPK = 100
 
@@ -33,7 +33,7 @@ def main(emb_dir: str, n_queries: str = "5000", *settings: str) -> None:
     ]
     corpus = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     q = corpus[np.linspace(0, len(corpus) - 1, int(n_queries)).astype(np.int64)]
-    runs = [s.split(",") for s in settings] or [["auto", "16"], ["auto", "32"], ["auto", "64"]]
+    runs = [s.split(",") for s in settings] or [["auto", "auto"]]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         np.save(tmp / "q.npy", q)
@@ -52,16 +52,18 @@ def main(emb_dir: str, n_queries: str = "5000", *settings: str) -> None:
         per_q_flat = t_flat / len(q)
         for nlist, nprobe in runs:
             nl = nlist if nlist == "auto" else int(nlist)
+            npr = nprobe if nprobe == "auto" else int(nprobe)
             t = time.perf_counter()
-            FaissIndex(corpus, 2, "ivf", nl, int(nprobe))  # training + adding, timed alone
+            FaissIndex(corpus, 2, "ivf", nl, npr)  # training + adding, timed alone
             t_build = time.perf_counter() - t
-            ids, t_ivf = run(f"ivf{nlist}-{nprobe}", index="ivf", nlist=nl, nprobe=int(nprobe))
+            ids, t_ivf = run(f"ivf{nlist}-{nprobe}", index="ivf", nlist=nl, nprobe=npr)
             recall = np.mean([len(set(a) & set(b)) / TOPK for a, b in zip(flat, ids, strict=True)])
             per_q = (t_ivf - t_build) / len(q)
             n_all = len(corpus)  # a dataset with as many queries as passages (gooaq-like)
             projected = n_all * per_q_flat / (t_build + n_all * per_q)
             print(
-                f"ivf nlist={ivf_nlist(len(corpus), nl)} nprobe={nprobe}: recall@{TOPK} {recall:.4f}; build "
+                f"ivf nlist={ivf_nlist(len(corpus), nl)} nprobe={ivf_nprobe(ivf_nlist(len(corpus), nl), npr)} "
+                f"({nlist},{nprobe}): recall@{TOPK} {recall:.4f}; build "
                 f"{t_build:.1f} s, {1e3 * per_q:.2f} ms/query vs flat {1e3 * per_q_flat:.2f} ms/query; "
                 f"speed-up at {n_all:,} queries {projected:.1f}x"
             )

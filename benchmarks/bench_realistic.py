@@ -1,6 +1,6 @@
 """End to end at real size: a 200k-row real-text pairs file through ``snakemake``.
 
-    python benchmarks/bench_realistic.py [ROWS] [--preset percpos95] [--workdir DIR]
+    python benchmarks/bench_realistic.py [ROWS] [--shape amazon|gooaq] [--preset percpos95] [--workdir DIR]
 
 1. makes the data (``make_realistic_pairs.py``) and the fast stand-in encoder
    (``make_static_model.py``) under ``benchmarks/.cache/`` if they are missing;
@@ -31,16 +31,16 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = ("prepare", "embed", "search", "merge", "mine")
 
 
-def ensure_inputs(rows: int) -> tuple[Path, Path]:
+def ensure_inputs(rows: int, shape: str = "amazon") -> tuple[Path, Path]:
     sys.path.insert(0, str(REPO / "benchmarks"))
     import make_realistic_pairs
     import make_static_model
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    data = CACHE / f"realistic-{rows}.jsonl.gz"
+    data = CACHE / (f"realistic-{rows}.jsonl.gz" if shape == "amazon" else f"realistic-{shape}-{rows}.jsonl.gz")
     if not data.exists():
         tmp = data.with_suffix(".tmp")
-        make_realistic_pairs.write(str(tmp), make_realistic_pairs.make_rows(rows))
+        make_realistic_pairs.write(str(tmp), make_realistic_pairs.make_rows(rows, shape=shape))
         tmp.rename(data)
     model = make_static_model.build(CACHE / "static-minilm")
     return data, model
@@ -103,12 +103,14 @@ def check_output(wd: Path, dataset: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("rows", nargs="?", type=int, default=200_000)
+    ap.add_argument("--shape", default="amazon", choices=["amazon", "gooaq"])
     ap.add_argument("--preset", default="percpos95")
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--workdir", default=None)
     a = ap.parse_args()
-    data, model = ensure_inputs(a.rows)
-    wd = Path(a.workdir or CACHE / f"run-{a.rows}-{a.preset}")
+    data, model = ensure_inputs(a.rows, a.shape)
+    tag = "" if a.shape == "amazon" else f"{a.shape}-"
+    wd = Path(a.workdir or CACHE / f"run-{tag}{a.rows}-{a.preset}")
     wd.mkdir(parents=True, exist_ok=True)
     cmd = write_run_config(wd, data, model, a.preset, a.shards)
     t = time.perf_counter()

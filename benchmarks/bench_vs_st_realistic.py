@@ -2,7 +2,10 @@
 ``sentence_transformers.util.mine_hard_negatives`` on the same 200k real-text pairs, with
 the same fast stand-in encoder and equivalent settings, in one run.
 
-    python benchmarks/bench_vs_st_realistic.py [ROWS] [--rss-limit-gb 18]
+    python benchmarks/bench_vs_st_realistic.py [ROWS] [--shape amazon|gooaq] [--rss-limit-gb 18]
+
+``--shape`` picks the data (``make_realistic_pairs.py``): ``amazon`` has one query text on
+12% of rows, ``gooaq`` has distinct queries.
 
 Settings (NV-Retriever's TopK-PercPos, our ``percpos95`` preset): ranks 0..99, 16
 negatives, top sampling, relative margin 0.05, identical anchors grouped. ST gets exactly
@@ -130,10 +133,11 @@ def run_ours(data: Path, model: Path, wd: Path, num_negatives: int | None = None
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("rows", nargs="?", type=int, default=200_000)
+    ap.add_argument("--shape", default="amazon", choices=["amazon", "gooaq"])
     ap.add_argument("--rss-limit-gb", type=float, default=18.0)
     a = ap.parse_args()
-    data, model = ensure_inputs(a.rows)
-    wd = CACHE / f"vs-st-{a.rows}"
+    data, model = ensure_inputs(a.rows, a.shape)
+    wd = CACHE / (f"vs-st-{a.rows}" if a.shape == "amazon" else f"vs-st-{a.shape}-{a.rows}")
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
     ours_cold, ours_peak, stages = run_ours(data, model, wd)
@@ -141,7 +145,10 @@ def main() -> None:
     pairs = kept_pairs(data)
     (wd / "pairs.json").write_text(json.dumps(pairs))
     st = run_st(model, wd / "pairs.json", wd / "st_cache", a.rss_limit_gb * 1024)
-    print(f"{a.rows:,} rows ({len(pairs):,} pairs kept), percpos95 settings, static MiniLM encoder, 2 CPU cores")
+    print(
+        f"{a.rows:,} {a.shape}-shaped rows ({len(pairs):,} pairs kept), percpos95 settings, "
+        "static MiniLM encoder, 2 CPU cores"
+    )
     total = sum(s for s, _ in stages.values())
     share = ", ".join(
         f"{k} {100 * s / total:.0f}%"

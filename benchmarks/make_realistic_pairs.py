@@ -1,17 +1,22 @@
 """Generate a large pairs file shaped like the real ones, from real English text.
 
-    python benchmarks/make_realistic_pairs.py OUT.jsonl.gz [ROWS]   (default 200,000)
+    python benchmarks/make_realistic_pairs.py OUT.jsonl.gz [ROWS] [--shape=amazon|gooaq]
+    (default 200,000 rows, shape amazon)
 
 The text is English prose that ships with this machine: the docstrings of the Python
 standard library and of the installed packages (split into sentences). Passages are runs
 of 2 to 6 consecutive sentences; queries are one sentence of their passage, shortened.
-The shape follows amazon_review_2018 and the other real files:
+The default shape (``amazon``) follows amazon_review_2018 and the other real files:
 
 - one query text ("Five Stars") on about 12% of rows;
 - other repeated query texts with a heavy (Zipf) tail;
 - about 3% empty queries ("" and " "), 0.3% empty positives;
 - about 15% of positives repeat an earlier row's passage (shared answers);
 - a few malformed lines and lone surrogates (bad rows, well under max_bad_rows).
+
+``--shape=gooaq`` follows gooaq and the other question-answer files instead: every query
+is its own (almost always distinct) question-like sentence, with no repeated or empty query
+texts; shared passages, empty positives and bad rows are as above.
 
 Output is deterministic for a given Python and package set (seeded; files walked in
 sorted order).
@@ -68,7 +73,12 @@ def english_sentences(min_words: int = 4) -> list[str]:
     return out
 
 
-def make_rows(n_rows: int, seed: int = 0) -> list:
+SHAPES = ("amazon", "gooaq")
+
+
+def make_rows(n_rows: int, seed: int = 0, shape: str = "amazon") -> list:
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}: use one of {SHAPES}")
     rng = random.Random(seed)
     sents = english_sentences()
     # passages: runs of consecutive sentences (same docstring order), enough for every row
@@ -93,7 +103,10 @@ def make_rows(n_rows: int, seed: int = 0) -> list:
             passage = passages[nxt]
             nxt += 1
             used.append(passage)
-        if u < 0.12:
+        if shape == "gooaq":
+            words = rng.choice(re.split(r"(?<=[.!?])\s+", passage)).split()
+            query = " ".join(words[: rng.randint(5, 14)]) + "?"
+        elif u < 0.12:
             query = TITLE_TEXT
         elif u < 0.15:
             query = rng.choice(["", " "])
@@ -119,8 +132,10 @@ def write(path: str, rows: list) -> None:
 
 
 if __name__ == "__main__":
-    out = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
-    rows = make_rows(n)
+    args = [a for a in sys.argv[1:] if not a.startswith("--shape")]
+    shape = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--shape=")), "amazon")
+    out = args[0]
+    n = int(args[1]) if len(args) > 1 else 200_000
+    rows = make_rows(n, shape=shape)
     write(out, rows)
     print(f"{out}: {len(rows)} rows")

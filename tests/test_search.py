@@ -100,7 +100,7 @@ def test_threaded_exact_rescoring_is_identical():
 def test_ivf_index_finds_nearly_all_of_the_exact_top_k(tmp_path):
     """IVF (approximate first stage) with the same exact rescoring: recall@50 against the
     flat index is high on clustered data, and every returned score is exact."""
-    from hnm.search import ivf_nlist
+    from hnm.search import ivf_nlist, ivf_nprobe
 
     rng = np.random.default_rng(6)
     centers = _vectors(rng, 40, 32)
@@ -111,6 +111,8 @@ def test_ivf_index_finds_nearly_all_of_the_exact_top_k(tmp_path):
     flat = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "flat")).to_pandas()
     ivf = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "ivf", index="ivf", nprobe=16)).to_pandas()
     assert ivf_nlist(6000) == 77
+    assert ivf_nprobe(452) == 170 and ivf_nprobe(1) == 1  # auto: 3/8 of the lists, rounded up
+    assert ivf_nprobe(452, 32) == 32 and ivf_nprobe(10, 50) == 10
     hits = sum(
         len(set(a.passage_idx) & set(b.passage_idx))
         for (_, a), (_, b) in zip(flat.groupby("query_idx"), ivf.groupby("query_idx"), strict=True)
@@ -133,3 +135,26 @@ def test_repeated_queries_are_searched_once_with_identical_rows(tmp_path):
     exact = (q.astype(np.float64) @ p.astype(np.float64).T)[11]
     want = sorted(range(200), key=lambda j: (-np.float32(exact[j]), j))[:30]
     assert [int(x[1]) for x in by_q[11]] == want
+
+
+def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_path, monkeypatch):
+    """Repeated query vectors anywhere in the file (not only within one chunk) map to their
+    first row; with every hash forced equal, the byte comparison keeps distinct vectors
+    apart and the candidate table is unchanged."""
+    import hnm.search as search
+
+    rng = np.random.default_rng(8)
+    p = _vectors(rng, 150, 16)
+    base = _vectors(rng, 9, 16)
+    q = base[rng.integers(0, 9, 50)]
+    qf = tmp_path / "q.npy"
+    np.save(qf, q)
+    rep = search.distinct_queries([qf], chunk=4)
+    for i in range(50):
+        assert rep[i] == int(np.flatnonzero((q == q[i]).all(axis=1))[0])
+    normal = pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "normal"))
+    monkeypatch.setattr(search, "row_hashes", lambda a: np.zeros(len(a), dtype=np.uint64))
+    collided = search.distinct_queries([qf], chunk=4)
+    assert all((q[collided[i]] == q[i]).all() for i in range(50))
+    assert (collided == np.arange(50)).sum() > 9  # distinct vectors stay apart
+    assert pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "collide")).equals(normal)
