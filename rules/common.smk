@@ -58,9 +58,13 @@ for _name, _ds in DATASETS.items():
         raise WorkflowError(f"invalid config: datasets.{_name}.source: {exc}")
 
 
+# With equal prompts, a query whose text is also a passage is not encoded: it takes the
+# passage's vector (prepare's query_twins.npy).
+SHARE_TWINS = (MODEL["query_prompt"] or "") == (MODEL["passage_prompt"] or "")
 # Everything that changes the vectors, and nothing else: the cache folder of the
 # embeddings. Mining and search settings never move it, so they never re-embed.
 EMBED_SETTINGS = {
+    "share_twins": SHARE_TWINS,
     "name_or_path": MODEL["name_or_path"],
     "revision": MODEL["revision"],
     "precision": EMBED["precision"],

@@ -7,6 +7,7 @@ rule embed:
     input:
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
+        twins=rules.prepare.output.twins,
     output:
         queries=f"{EMB_DIR}/queries.{{shard}}.npy",
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
@@ -28,5 +29,6 @@ rule embed:
         model=MODEL,
         block_rows=EMBED["block_rows"],
         precision=EMBED["precision"],
+        share_twins=SHARE_TWINS,
     script:
         "../workflow_scripts/embed.py"

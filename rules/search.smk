@@ -7,6 +7,8 @@ rule search_shard:
         queries=embedding_files("queries"),
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
         passages_table=rules.prepare.output.passages,
+        all_passages=embedding_files("passages"),
+        twins=rules.prepare.output.twins,
     output:
         ids=f"{SEARCH_DIR}/{{n}}shards/ids.{{shard}}.npy",
         scores=f"{SEARCH_DIR}/{{n}}shards/scores.{{shard}}.npy",
@@ -36,6 +38,7 @@ rule search_shard:
         index=SEARCH["index"],
         nlist=SEARCH["nlist"],
         nprobe=SEARCH["nprobe"],
+        share_twins=SHARE_TWINS,
     script:
         "../workflow_scripts/search.py"
 
@@ -47,6 +50,7 @@ rule merge:
         queries=embedding_files("queries"),
         passages=embedding_files("passages"),
         qrels=rules.prepare.output.qrels,
+        twins=rules.prepare.output.twins,
     output:
         candidates=f"{SEARCH_DIR}/candidates.parquet",
         positive_scores=f"{SEARCH_DIR}/positive_scores.parquet",
@@ -64,5 +68,6 @@ rule merge:
     params:
         topk=TOPK,
         query_chunk=SEARCH["query_chunk"],
+        share_twins=SHARE_TWINS,
     script:
         "../workflow_scripts/merge.py"

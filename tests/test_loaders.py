@@ -259,3 +259,39 @@ def test_empty_dataset_is_an_error_and_writes_nothing(tmp_path):
     with pytest.raises(InputError, match="yields no query with a positive"):
         prepare(tmp_path, "pairs", f)
     assert not list((tmp_path / "out").glob("*.parquet"))
+
+
+def test_query_twins_point_at_the_first_passage_with_the_same_embedded_text(tmp_path):
+    """A query whose text is also a passage (paraphrase sets, duplicate questions) maps to
+    the first such passage row; a titled passage embeds as "title text", so its bare text
+    is no twin."""
+    import numpy as np
+
+    rows = [["a", "b"], ["b", "a"], ["c", "d"], ["d", "b"], ["e", "f"]]
+    f = tmp_path / "p.jsonl.gz"
+    with gzip.open(f, "wt") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    stats = prepare_dataset(
+        "pairs",
+        f,
+        out / "q.parquet",
+        out / "p.parquet",
+        out / "r.parquet",
+        out / "s.json",
+        "t",
+        out_twins=out / "tw.npy",
+    )
+    q = pq.read_table(out / "q.parquet").column("text").to_pylist()
+    p = pq.read_table(out / "p.parquet").column("text").to_pylist()
+    twins = np.load(out / "tw.npy")
+    assert twins.tolist() == [p.index(t) if t in p else -1 for t in q]
+    assert stats["queries_also_passages"] == 3  # a, b and d are passages too
+    root = make_beir(
+        tmp_path / "beir",
+        corpus=[{"_id": "d1", "title": "T", "text": "q one"}, {"_id": "d2", "title": "", "text": "q two"}],
+        queries=[{"_id": "q1", "text": "q one"}, {"_id": "q2", "text": "q two"}],
+        train=[("q1", "d2"), ("q2", "d1")],
+    )
+    stats, out = prepare(tmp_path / "b", "beir", root, out_twins=tmp_path / "b" / "tw.npy")
+    assert np.load(tmp_path / "b" / "tw.npy").tolist() == [-1, 1]

@@ -149,12 +149,52 @@ def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_pat
     q = base[rng.integers(0, 9, 50)]
     qf = tmp_path / "q.npy"
     np.save(qf, q)
-    rep = search.distinct_queries([qf], chunk=4)
+    rep = search.distinct_queries(search.QueryVectors([qf]), chunk=4)
     for i in range(50):
         assert rep[i] == int(np.flatnonzero((q == q[i]).all(axis=1))[0])
     normal = pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "normal"))
     monkeypatch.setattr(search, "row_hashes", lambda a: np.zeros(len(a), dtype=np.uint64))
-    collided = search.distinct_queries([qf], chunk=4)
+    collided = search.distinct_queries(search.QueryVectors([qf]), chunk=4)
     assert all((q[collided[i]] == q[i]).all() for i in range(50))
     assert (collided == np.arange(50)).sum() > 9  # distinct vectors stay apart
     assert pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "collide")).equals(normal)
+
+
+def test_twin_queries_search_and_score_with_their_passage_vector(tmp_path):
+    """Queries whose text is also a passage are not encoded (zero rows); search and the
+    positive scores read the twin passage's vector, so the tables equal those made from
+    query files holding that vector."""
+    from hnm.search import positive_scores
+
+    rng = np.random.default_rng(9)
+    p = _vectors(rng, 120, 16)
+    q = _vectors(rng, 30, 16)
+    twins = np.full(30, -1, dtype=np.int64)
+    twins[[2, 5, 6, 29]] = [7, 100, 7, 0]
+    full = q.copy()
+    full[twins >= 0] = p[twins[twins >= 0]]
+    holes = q.copy()
+    holes[twins >= 0] = 0.0
+    shards = [shard_bounds(len(p), s, 3, 8) for s in range(3)]
+    pfiles = []
+    for s, (a, b) in enumerate(shards):
+        pfiles.append(tmp_path / f"p{s}.npy")
+        np.save(pfiles[-1], p[a:b])
+    tables = {}
+    for tag, qv, tw in (("full", full, None), ("twins", holes, twins)):
+        qf = tmp_path / f"{tag}_q.npy"
+        np.save(qf, qv)
+        ids, scs = [], []
+        for s, (a, _) in enumerate(shards):
+            ids.append(tmp_path / f"{tag}_ids{s}.npy")
+            scs.append(tmp_path / f"{tag}_sc{s}.npy")
+            search_shard([qf], pfiles[s], a, 25, ids[-1], scs[-1], chunk=7, twins=tw, passage_npys=pfiles)
+        merge_shards(ids, scs, 25, tmp_path / f"{tag}.parquet")
+        qrels = tmp_path / "qrels.parquet"
+        pq.write_table(pq.read_table(tmp_path / f"{tag}.parquet").select(["query_idx", "passage_idx"]), qrels)
+        positive_scores([qf], pfiles, qrels, tmp_path / f"{tag}_pos.parquet", twins=tw)
+        tables[tag] = (pq.read_table(tmp_path / f"{tag}.parquet"), pq.read_table(tmp_path / f"{tag}_pos.parquet"))
+    assert tables["full"][0].equals(tables["twins"][0])
+    assert tables["full"][1].equals(tables["twins"][1])
+    cand = tables["twins"][0].to_pandas()
+    assert cand[(cand.query_idx == 2) & (cand["rank"] == 0)].passage_idx.item() == 7  # itself, score 1

@@ -143,3 +143,36 @@ def test_long_stages_log_progress_and_every_job_has_a_benchmark_file(demo_run):
         head, row = files[0].read_text().splitlines()[:2]
         assert head.split("\t")[:3] == ["s", "h:m:s", "max_rss"] and float(row.split("\t")[0]) >= 0
     assert (bench / "report" / "retrieval_original.tsv").exists()
+
+
+def test_queries_that_are_also_passages_share_one_vector_end_to_end(tmp_path_factory, repo):
+    """Duplicate-question data: rows are also written reversed, so most query texts are
+    passages too. Those queries are not encoded (their rows stay zero and the embed stats
+    count them), and the mined files are still byte-identical for 1 and 3 shards."""
+    import gzip
+    import json
+
+    import numpy as np
+
+    src = repo / "demo/data/stackexchange_duplicate_questions_title-body_title-body.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.open(src, "rt", encoding="utf-8")]
+    rows = [r for r in rows if isinstance(r, list)]
+    data = tmp_path_factory.mktemp("twins_data") / "dups.jsonl.gz"
+    with gzip.open(data, "wt", encoding="utf-8") as fh:
+        for r in rows + [r[::-1] for r in rows[:25]]:
+            fh.write(json.dumps(r) + "\n")
+    mined = {}
+    for shards in (1, 3):
+        wd = tmp_path_factory.mktemp(f"twins{shards}")
+        cfg = demo_config(datasets=[], shards=shards, embed={"block_rows": 8})
+        cfg["datasets"] = {"dups": {"format": "pairs", "source": str(data), "shards": shards}}
+        run_snakemake(wd, write_config(wd / "c.yaml", cfg), "--cores", "2")
+        twins = np.load(wd / "results/prepared/dups/query_twins.npy")
+        assert (twins >= 0).sum() >= 25
+        emb = next((wd / "results/embeddings").glob(f"*/dups/{shards}shards"))
+        stats = [json.loads((emb / f"stats.{s}.json").read_text()) for s in range(shards)]
+        assert sum(s["queries"]["shared_with_passages"] for s in stats) == (twins >= 0).sum()
+        q = np.concatenate([np.load(emb / f"queries.{s}.npy") for s in range(shards)])
+        assert not q[twins >= 0].any() and np.abs(q[twins < 0]).sum(axis=1).min() > 0
+        mined[shards] = (wd / "retrieval/original/dups.jsonl").read_bytes()
+    assert mined[1] == mined[3] and mined[1]

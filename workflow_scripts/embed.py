@@ -19,6 +19,7 @@ def main(logger):
         logger=logger,
         out_stats=sm.output.stats,
         precision=sm.params.precision,
+        twins_path=sm.input.twins if sm.params.share_twins else None,
     )
 
 

@@ -14,7 +14,13 @@ def main(logger):
         chunk=sm.params.query_chunk,
         logger=logger,
     )
-    positive_scores(list(sm.input.queries), list(sm.input.passages), sm.input.qrels, sm.output.positive_scores)
+    positive_scores(
+        list(sm.input.queries),
+        list(sm.input.passages),
+        sm.input.qrels,
+        sm.output.positive_scores,
+        twins=sm.input.twins if sm.params.share_twins else None,
+    )
 
 
 run_script(main, snakemake.log[0], "merge")  # noqa: F821

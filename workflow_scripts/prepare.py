@@ -14,6 +14,7 @@ def main(logger):
         sm.output.qrels,
         sm.output.stats,
         dataset=sm.wildcards.dataset,
+        out_twins=sm.output.twins,
         max_rows=sm.params.max_rows,
         max_bad_rows=sm.params.max_bad_rows,
         qrels_split=sm.params.qrels_split,

@@ -26,6 +26,8 @@ def main(logger):
         index=sm.params.index,
         nlist=sm.params.nlist,
         nprobe=sm.params.nprobe,
+        twins=sm.input.twins if sm.params.share_twins else None,
+        passage_npys=list(sm.input.all_passages),
     )
 
 

@@ -224,10 +224,13 @@ def encode_blocks(
     prompt: str | None,
     logger=None,
     label: str = "",
+    skip=None,
 ) -> int:
     """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic).
 
-    Returns how many texts were truncated to ``max_seq_length`` tokens."""
+    Rows where ``skip`` is true are not encoded and left as zeros (queries that take their
+    twin passage's vector). Returns how many texts were truncated to ``max_seq_length``
+    tokens."""
     dim = embedding_dim(model)
     n = len(texts)
     progress = Progress(logger, label, total=n, unit="texts")
@@ -236,23 +239,28 @@ def encode_blocks(
         # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
         for b0 in range(0, n, block_rows):
-            block = texts[b0 : b0 + block_rows]
+            rows = np.arange(b0, min(b0 + block_rows, n))
+            if skip is not None:
+                arr[rows[skip[rows]]] = 0.0
+                rows = rows[~skip[rows]]
+            block = [texts[i] for i in rows]
             # identical texts in a block are encoded once (a title such as "Five Stars"
             # heads one row in eight of amazon_review_2018); the block fixes the batch,
             # so the vectors still do not depend on the shard count
             first: dict[str, int] = {}
             inverse = [first.setdefault(t, len(first)) for t in block]
-            emb = model.encode(
-                list(first),
-                batch_size=batch_size,
-                prompt=prompt or None,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            arr[b0 : b0 + len(block)] = emb.astype(np.float32, copy=False)[inverse]
+            if block:
+                emb = model.encode(
+                    list(first),
+                    batch_size=batch_size,
+                    prompt=prompt or None,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                arr[rows] = emb.astype(np.float32, copy=False)[inverse]
             truncated += count_truncated(model, block, prompt)
-            progress.update(b0 + len(block))
+            progress.update(min(b0 + block_rows, n))
         arr.flush()
         progress.finish()
         if logger:
@@ -274,8 +282,13 @@ def embed_shard(
     logger=None,
     out_stats=None,
     precision: str = "auto",
+    twins_path=None,
 ) -> dict:
-    """Embed shard ``shard`` of both the queries and the passages of one dataset."""
+    """Embed shard ``shard`` of both the queries and the passages of one dataset.
+
+    With ``twins_path`` (``query_twins.npy``; only when the query and passage prompts are
+    equal), queries whose text is also a passage are not encoded: searching and scoring
+    read their twin passage's vector instead."""
     import torch
 
     torch.set_num_threads(max(1, threads))
@@ -300,9 +313,16 @@ def embed_shard(
         ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),
     ):
         first, texts = shard_texts(path, side, shard, n_shards, block_rows)
+        skip = None
+        if side == "queries" and twins_path is not None:
+            skip = np.load(twins_path, mmap_mode="r")[first : first + len(texts)] >= 0
         label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
-        n_trunc = encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label)
+        n_trunc = encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label, skip)
         stats[side] = {"first_row": first, "rows": len(texts), "truncated": n_trunc}
+        if skip is not None:
+            stats[side]["shared_with_passages"] = int(skip.sum())
+            if logger:
+                logger.info("%s: %d rows take their twin passage's vector", label, stats[side]["shared_with_passages"])
     if out_stats:
         write_json(out_stats, stats)
     return stats

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .io import Progress, atomic_path, write_json
+from .io import Progress, atomic_path, text_hashes, write_json
 from .prepare import passage_text
 
 # Removal reasons, in the order the rules are applied. Every candidate considered is
@@ -56,7 +56,6 @@ REASONS = (
 )
 _CODE = {r: i + 1 for i, r in enumerate(REASONS)}  # 0 = kept
 SCORE_BINS = 1000  # histogram resolution of the score distributions in mine_stats.json
-_HASH_KEYS = ("hardneg-text-k1.", "hardneg-text-k2.")  # 16 bytes each (SipHash keys)
 
 
 @dataclass(frozen=True)
@@ -84,14 +83,6 @@ class MiningOptions:
 
 
 # ----------------------------------------------------------------------------- hashing
-
-
-def text_hashes(texts) -> np.ndarray:
-    """(n, 2) uint64: a 128-bit hash of each string (two SipHash-2-4 keys)."""
-    from pandas.util import hash_array
-
-    values = np.asarray(texts, dtype=object)
-    return np.stack([hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS], axis=1)
 
 
 def query_seeds(seed: int, query_ids) -> np.ndarray:

@@ -13,10 +13,11 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import InputError, Progress, atomic_path, write_json
+from .io import InputError, Progress, atomic_path, text_hashes, write_json
 from .loaders import BadRows, BeirSource, PairRow, iter_medmcqa, iter_pairs
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
@@ -174,6 +175,39 @@ def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows, logger=None
     return counts
 
 
+def query_twins(queries_path, passages_path, batch_rows: int = 65536) -> np.ndarray:
+    """For each query row, the first passage row whose embedded text (``passage_text``) is
+    the query's text, else -1. Texts are compared by 128-bit hashes, one batch of rows in
+    memory at a time. With equal query and passage prompts, such a query is not encoded: it
+    takes its twin passage's vector (paraphrase and duplicate-question files, where most
+    queries are also passages)."""
+
+    def hashes(path, columns, text_of) -> np.ndarray:
+        parts = [
+            text_hashes(text_of(b)) for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.uint64)
+
+    ph = hashes(
+        passages_path,
+        ["title", "text"],
+        lambda b: [passage_text(t, x) for t, x in zip(b.column(0).to_pylist(), b.column(1).to_pylist(), strict=True)],
+    )
+    qh = hashes(queries_path, ["text"], lambda b: b.column(0).to_pylist())
+    if not len(ph):
+        return np.full(len(qh), -1, dtype=np.int64)
+    order = np.argsort(ph[:, 0], kind="stable")  # among equal hashes, the first passage first
+    first = np.minimum(np.searchsorted(ph[order, 0], qh[:, 0]), len(ph) - 1)
+    cand = order[first]
+    hit = (ph[cand, 0] == qh[:, 0]) & (ph[cand, 1] == qh[:, 1])
+    return np.where(hit, cand, -1).astype(np.int64)
+
+
+def write_twins(out_path, twins: np.ndarray) -> None:
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, twins)
+
+
 def prepare_dataset(
     fmt: str,
     raw_path,
@@ -182,6 +216,7 @@ def prepare_dataset(
     out_qrels,
     out_stats,
     dataset: str,
+    out_twins=None,
     max_rows: int | None = None,
     max_bad_rows: int = 0,
     qrels_split: str = "train",
@@ -222,6 +257,10 @@ def prepare_dataset(
         }
         progress.done = stats["rows_read"]
         progress.finish()
+    if out_twins is not None:
+        twins = query_twins(out_queries, out_passages)
+        stats["queries_also_passages"] = int((twins >= 0).sum())
+        write_twins(out_twins, twins)
     write_json(out_stats, stats)
     if logger:
         logger.info(

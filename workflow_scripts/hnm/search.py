@@ -24,16 +24,6 @@ CANDIDATE_SCHEMA = pa.schema(
 POSITIVE_SCHEMA = pa.schema([("query_idx", pa.int64()), ("passage_idx", pa.int64()), ("score", pa.float32())])
 
 
-def iter_query_chunks(query_npys, chunk: int):
-    """Yield (first global query row, float32 array) over the query shards in order."""
-    offset = 0
-    for path in query_npys:
-        q = np.load(path, mmap_mode="r")
-        for s in range(0, len(q), chunk):
-            yield offset + s, np.ascontiguousarray(q[s : s + chunk], dtype=np.float32)
-        offset += len(q)
-
-
 def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise dot products in float64 along the last axis.
 
@@ -177,23 +167,23 @@ def row_hashes(a: np.ndarray) -> np.ndarray:
     return (w * mult).sum(axis=1, dtype=np.uint64)
 
 
-def distinct_queries(query_npys, chunk: int = 4096) -> np.ndarray:
-    """For every query row, the row of the first query with the same vector (itself when
-    it is the first). Repeated query texts ("Five Stars" on 10% of a file) have equal
-    vectors and are searched once; rows are compared byte for byte, so a hash collision
-    never merges two different vectors."""
-    parts = [row_hashes(q) for _, q in iter_query_chunks(query_npys, chunk)]
-    if not parts:
+def distinct_queries(qm, chunk: int = 4096) -> np.ndarray:
+    """For every query row of ``qm`` (a ``QueryVectors``), the row of the first query with
+    the same vector (itself when it is the first). Repeated query texts ("Five Stars" on 10%
+    of a file) have equal vectors and are searched once; rows are compared byte for byte,
+    so a hash collision never merges two different vectors."""
+    n = len(qm)
+    if not n:
         return np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(np.concatenate(parts), return_index=True, return_inverse=True)
+    hashes = np.concatenate([row_hashes(qm.take(np.arange(s, min(s + chunk, n)))) for s in range(0, n, chunk)])
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
     rep = first[inverse.ravel()].astype(np.int64)
-    qm = ShardedMatrix(query_npys)
-    for q0, q in iter_query_chunks(query_npys, chunk):
-        rows = np.arange(q0, q0 + len(q))
-        dup = np.flatnonzero(rep[rows] != rows)
+    for s in range(0, n, chunk):
+        rows = np.arange(s, min(s + chunk, n))
+        dup = rows[rep[rows] != rows]
         if len(dup):
-            same = (qm.take(rep[rows[dup]]).view(np.uint32) == q[dup].view(np.uint32)).all(axis=1)
-            rep[rows[dup[~same]]] = rows[dup[~same]]
+            same = (qm.take(rep[dup]).view(np.uint32) == qm.take(dup).view(np.uint32)).all(axis=1)
+            rep[dup[~same]] = dup[~same]
     return rep
 
 
@@ -212,21 +202,27 @@ def search_shard(
     index: str = "flat",
     nlist="auto",
     nprobe="auto",
+    twins=None,
+    passage_npys=None,
 ) -> None:
     """Top-``topk`` passages of one shard for every query; global passage indices.
+
+    ``twins`` (``query_twins.npy``, with every passage shard in ``passage_npys``): queries
+    whose text is also a passage are searched with that passage's vector.
 
     ``device`` ``cpu`` searches with faiss, anything else (``cuda``, ``cuda:1``, or
     ``torch-cpu`` for the torch path on the CPU) with torch. Either way the over-fetched
     candidates are rescored exactly and ordered by ``(-score, passage_idx)``. ``index``
     ``ivf`` (faiss on the CPU only) searches approximately, for CPU-only runs at scale."""
     p = np.ascontiguousarray(np.load(passage_npy), dtype=np.float32)
-    n_q = sum(np.load(f, mmap_mode="r").shape[0] for f in query_npys)
+    qm = QueryVectors(query_npys, twins, passage_npys)
+    n_q = len(qm)
     with atomic_path(out_ids) as tmp_ids, atomic_path(out_scores) as tmp_sc:
         ids_out = np.lib.format.open_memmap(tmp_ids, mode="w+", dtype=np.int64, shape=(n_q, topk))
         sc_out = np.lib.format.open_memmap(tmp_sc, mode="w+", dtype=np.float32, shape=(n_q, topk))
         ids_out[:] = -1
         sc_out[:] = -np.inf
-        rep = distinct_queries(query_npys, chunk) if len(p) else np.arange(n_q)
+        rep = distinct_queries(qm, chunk) if len(p) else np.arange(n_q)
         firsts = np.flatnonzero(rep == np.arange(n_q))
         progress = Progress(logger, f"search vs {len(p)} passages", total=len(firsts), unit="queries")
         if len(p):
@@ -241,7 +237,6 @@ def search_shard(
             m = min(topk + overfetch, len(p))
             if logger:
                 logger.info("%d distinct query vectors among %d queries", len(firsts), n_q)
-            qm = ShardedMatrix(query_npys)
             for s in range(0, len(firsts), chunk):
                 rows = firsts[s : s + chunk]
                 q = qm.take(rows)
@@ -282,6 +277,34 @@ class ShardedMatrix:
         return out
 
 
+class QueryVectors(ShardedMatrix):
+    """Query vectors by global row. With ``twins`` (path or array, -1 = none), a query whose
+    text is also a passage reads that passage's vector from ``passage_npys``: its own row
+    in the query files was not encoded."""
+
+    def __init__(self, query_npys, twins=None, passage_npys=None):
+        super().__init__(query_npys)
+        if isinstance(twins, (str, os.PathLike)):
+            twins = np.load(twins, mmap_mode="r")
+        if twins is not None and passage_npys is None:
+            raise ValueError("query twins need the passage vectors (passage_npys)")
+        self.twins = twins
+        self.passages = ShardedMatrix(passage_npys) if twins is not None else None
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        out = super().take(idx)
+        if self.twins is not None and len(idx):
+            twin = np.asarray(self.twins[idx])
+            has = twin >= 0
+            if has.any():
+                out[has] = self.passages.take(twin[has])
+        return out
+
+
 def merge_shards(shard_ids, shard_scores, topk: int, out_candidates, chunk: int = 4096, logger=None) -> int:
     """Merge per-shard top-k lists into ``candidates.parquet`` (one row group per chunk
     of queries, so readers can stream whole queries)."""
@@ -309,9 +332,9 @@ def merge_shards(shard_ids, shard_scores, topk: int, out_candidates, chunk: int 
     return rows
 
 
-def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536) -> None:
+def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536, twins=None) -> None:
     """Score every (query, positive) pair with the same vectors, exactly as candidates."""
-    qm, pm = ShardedMatrix(query_npys), ShardedMatrix(passage_npys)
+    qm, pm = QueryVectors(query_npys, twins, passage_npys), ShardedMatrix(passage_npys)
     qrels = pq.read_table(qrels_path)
     qi = qrels.column("query_idx").to_numpy()
     pi = qrels.column("passage_idx").to_numpy()
