@@ -32,6 +32,7 @@ def main(emb_dir: str, n_queries: str = "5000", *settings: str) -> None:
         for f in sorted(glob.glob(f"{emb_dir}/passages.*.npy")) + sorted(glob.glob(f"{emb_dir}/queries.*.npy"))
     ]
     corpus = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    corpus = corpus[np.abs(corpus).sum(axis=1) > 0]  # queries that share a passage's vector are zero rows
     q = corpus[np.linspace(0, len(corpus) - 1, int(n_queries)).astype(np.int64)]
     runs = [s.split(",") for s in settings] or [["auto", "auto"]]
     with tempfile.TemporaryDirectory() as tmp:
