@@ -102,7 +102,15 @@ rule card:
             if k in DATASETS[wc.dataset]
         },
         model=MODEL,
-        search={"topk": TOPK},
+        search={
+            "topk": TOPK,
+            "index": SEARCH["index"],
+            **(
+                {"nlist": SEARCH["nlist"], "nprobe": SEARCH["nprobe"]}
+                if SEARCH["index"] == "ivf"
+                else {}
+            ),
+        },
         mining=lambda wc: MINING[wc.dataset],
     script:
         "../workflow_scripts/card.py"

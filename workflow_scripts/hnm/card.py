@@ -47,6 +47,16 @@ def describe_source(source: str) -> dict:
     return {"kind": "local file", "path": Path(src.path).name}
 
 
+def describe_search(search: dict) -> str:
+    """How the candidates were found, from the search settings the card was made with."""
+    if search.get("index") == "ivf":
+        return (
+            f"approximate: faiss IndexIVFFlat (nlist {search['nlist']}, nprobe {search['nprobe']}), "
+            "candidates rescored exactly in float64"
+        )
+    return "exact inner product (faiss IndexFlatIP on CPUs, a torch matmul on a GPU), rescored exactly in float64"
+
+
 def write_card(
     out_path,
     dataset: str,
@@ -77,7 +87,7 @@ def write_card(
         "hardneg": {
             "source": src,
             "model": {k: model[k] for k in ("name_or_path", "max_seq_length", "query_prompt", "passage_prompt")},
-            "search": {"index": "exact inner product (faiss IndexFlatIP), exact float64 rescoring", **search},
+            "search": {"method": describe_search(search), **search},
             "mining": mining,
             "counts": {
                 "rows_read": ps["rows_read"],
@@ -112,7 +122,7 @@ Hard negatives mined for the pairs of **{dataset}**, for training text-embedding
 - **Source:** {where}.
 - **Model:** `{model["name_or_path"]}`, max length {model["max_seq_length"]}, query prompt
   {json.dumps(model["query_prompt"])}, passage prompt {json.dumps(model["passage_prompt"])}.
-- **Search:** exact cosine similarity, top {search["topk"]} candidates per query.
+- **Search:** {describe_search(search)}; top {search["topk"]} candidates per query.
 - **Mining:** ranks {mining["range_min"]}..{mining["range_max"] - 1} ({mining["rank_window"]} window), up to
   {mining["num_negatives"]} negatives per query ({mining["sampling_strategy"]}, seed {mining["seed"]}), positives
   excluded by id and by text; relative margin {_or_none(mining["relative_margin"])}, absolute margin
