@@ -223,7 +223,8 @@ def search_shard(
         ids_out[:] = -1
         sc_out[:] = -np.inf
         rep = distinct_queries(qm, chunk) if len(p) else np.arange(n_q)
-        firsts = np.flatnonzero(rep == np.arange(n_q))
+        is_first = rep == np.arange(n_q)
+        firsts = np.flatnonzero(is_first)
         progress = Progress(logger, f"search vs {len(p)} passages", total=len(firsts), unit="queries")
         if len(p):
             if device == "cpu" or index == "ivf":
@@ -234,9 +235,8 @@ def search_shard(
                 what = f"torch {searcher.dtype} on {searcher.device}"
             if logger:
                 logger.info("searching %d passages with %s", len(p), what)
-            m = min(topk + overfetch, len(p))
-            if logger:
                 logger.info("%d distinct query vectors among %d queries", len(firsts), n_q)
+            m = min(topk + overfetch, len(p))
             for s in range(0, len(firsts), chunk):
                 rows = firsts[s : s + chunk]
                 q = qm.take(rows)
@@ -248,7 +248,7 @@ def search_shard(
                 sc_out[rows, : ids.shape[1]] = scs
                 progress.update(s + len(rows))
             # repeated queries get their first occurrence's rows
-            dups = np.flatnonzero(rep != np.arange(n_q))
+            dups = np.flatnonzero(~is_first)
             for s in range(0, len(dups), chunk):
                 rows = dups[s : s + chunk]
                 ids_out[rows] = ids_out[rep[rows]]
@@ -334,7 +334,8 @@ def merge_shards(shard_ids, shard_scores, topk: int, out_candidates, chunk: int 
 
 def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536, twins=None) -> None:
     """Score every (query, positive) pair with the same vectors, exactly as candidates."""
-    qm, pm = QueryVectors(query_npys, twins, passage_npys), ShardedMatrix(passage_npys)
+    qm = QueryVectors(query_npys, twins, passage_npys)
+    pm = qm.passages or ShardedMatrix(passage_npys)
     qrels = pq.read_table(qrels_path)
     qi = qrels.column("query_idx").to_numpy()
     pi = qrels.column("passage_idx").to_numpy()
