@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# Fuzzing budgets (tests/test_fuzz_loaders.py). CI runs "ci"; a long run is
+# `HYPOTHESIS_PROFILE=long python -m pytest tests/test_fuzz_loaders.py`.
+settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("long", max_examples=10_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / "demo" / "config.yaml"

@@ -295,3 +295,76 @@ def test_query_twins_point_at_the_first_passage_with_the_same_embedded_text(tmp_
     )
     stats, out = prepare(tmp_path / "b", "beir", root, out_twins=tmp_path / "b" / "tw.npy")
     assert np.load(tmp_path / "b" / "tw.npy").tolist() == [-1, 1]
+
+
+# ---------------------------------------------------------------- regressions found by fuzzing
+
+
+@pytest.mark.parametrize("line", ["[" * 100_000, '{"a":' * 100_000, "[" + "7" * 5000 + ', "p"]'])
+def test_deeply_nested_or_huge_integer_json_is_a_bad_row_with_its_line(tmp_path, line):
+    """json.loads raises RecursionError for deep nesting and ValueError for integers over
+    4,300 digits: both are malformed_json rows naming the file and line, not tracebacks."""
+    f = write_gz(tmp_path / "deep.jsonl.gz", [["q0", "p0"], line, ["q2", "p2"]])
+    with pytest.raises(InputError, match=rf"^{f}:2: malformed JSON"):
+        pairs(f)
+    rows, bad, _ = pairs(f, cap=5)
+    assert [r.query for r in rows] == ["q0", "q2"]
+    assert bad.counts == {"malformed_json": 1}
+
+
+@pytest.mark.parametrize("member", ["corpus.jsonl", "queries.jsonl"])
+def test_beir_deeply_nested_line_is_a_bad_row(tmp_path, member):
+    root = tmp_path / "beir"
+    (root / "qrels").mkdir(parents=True)
+    files = {
+        "corpus.jsonl": [{"_id": "d0", "title": "", "text": "a passage"}],
+        "queries.jsonl": [{"_id": "q0", "text": "a question"}],
+    }
+    for name, rows in files.items():
+        lines = [json.dumps(r) for r in rows] + (["[" * 100_000] if name == member else [])
+        (root / name).write_text("\n".join(lines) + "\n")
+    (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq0\td0\t1\n")
+    out = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
+    with pytest.raises(InputError, match=rf"^{root / member}:2: malformed JSON \(nested too deeply"):
+        prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b")
+    stats = prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b", max_bad_rows=1)
+    assert stats["bad_rows_skipped"] == {"malformed_json": 1}
+    assert stats["accounting"][str(root / member)] == {"read": 2, "kept": 1, "dropped": 0, "bad": 1}
+
+
+@pytest.mark.parametrize(
+    "column, values, found",
+    [("exp", [1, 2], "int64"), ("question", [1.5, 2.5], "double"), ("exp", [b"x", b"y"], "binary")],
+)
+def test_medmcqa_column_of_the_wrong_type_names_column_and_type(tmp_path, column, values, found):
+    cols = {"question": ["q0", "q1"], "exp": ["e0", "e1"], column: values}
+    f = tmp_path / "m.parquet"
+    pq.write_table(pa.table(cols), f)
+    with pytest.raises(InputError, match=rf"^{f}: column '{column}' must hold strings, found type {found}$"):
+        list(iter_medmcqa(f, BadRows(), Counter()))
+
+
+def test_qrels_bad_lines_are_bad_rows_with_their_line(tmp_path):
+    root = tmp_path / "beir"
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text('{"_id": "d0", "text": "a passage"}\n')
+    (root / "queries.jsonl").write_text('{"_id": "q0", "text": "a question"}\n')
+    (root / "qrels" / "train.tsv").write_bytes(b"query-id\tcorpus-id\tscore\nq0\td0\t1\n\xff\td0\t1\nq0\n\td0\t1\n")
+    out = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
+    with pytest.raises(InputError, match=r"train.tsv:3: qrels line is not valid UTF-8"):
+        prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b")
+    stats = prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b", max_bad_rows=3)
+    assert stats["bad_rows_skipped"] == {"malformed_qrel": 2, "not_utf8": 1}
+    assert stats["accounting"][str(root / "qrels" / "train.tsv")] == {"read": 4, "kept": 1, "dropped": 0, "bad": 3}
+
+
+def test_error_about_a_key_with_a_lone_surrogate_can_be_logged(tmp_path):
+    """The message quotes the line's keys escaped, so the UTF-8 rule log can hold it."""
+    f = tmp_path / "k.jsonl"
+    f.write_text('["q0", "p0"]\n{"\\ud83d": 1, "a\\u0007": 2}\n')
+    with pytest.raises(InputError) as exc:
+        pairs(f)
+    msg = str(exc.value)
+    assert msg.startswith(f"{f}:2: unknown line shape object with keys ")
+    assert "\\ud83d" in msg and "\\x07" in msg
+    msg.encode("utf-8")

@@ -18,6 +18,12 @@ class InputError(ValueError):
     """Bad input data. The message names the file (and line, where there is one)."""
 
 
+def describe_error(exc: BaseException, limit: int = 200) -> str:
+    """``Type: message`` of a library's exception on one line, cut to ``limit`` characters."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike):
     """Yield a temporary path next to ``final``; rename it onto ``final`` on success.

@@ -7,9 +7,7 @@ through :class:`BadRows`, which raises an :class:`InputError` naming the file an
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import os
 import zipfile
@@ -19,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .io import InputError
+from .io import InputError, describe_error
 
 
 @dataclass
@@ -29,13 +27,16 @@ class BadRows:
     cap: int = 0
     counts: Counter = field(default_factory=Counter)
     examples: list = field(default_factory=list)
+    by_file: Counter = field(default_factory=Counter)  # bad rows per input file (its label)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def add(self, reason: str, where: str, message: str) -> None:
+    def add(self, reason: str, where: str, message: str, *, file: str) -> None:
+        """Count one bad row of ``file`` at ``where`` (``FILE:LINE`` or ``FILE: row N``)."""
         self.counts[reason] += 1
+        self.by_file[file] += 1
         if len(self.examples) < 5:
             self.examples.append(f"{where}: {message}")
         if self.total > self.cap:
@@ -79,25 +80,33 @@ def open_text_lines(path: str | Path, progress=None) -> Iterator[tuple[int, byte
                     progress.update(lineno, fraction=min(1.0, raw_fh.tell() / size))
                 yield lineno, raw
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
-        raise InputError(
-            f"{path}: truncated or corrupt gzip after line {lineno} ({type(exc).__name__}: {exc})"
-        ) from None
+        raise InputError(f"{path}: truncated or corrupt gzip after line {lineno} ({describe_error(exc)})") from None
 
 
-def _decode_json(raw: bytes, where: str, bad: BadRows):
+def _decode_json(raw: bytes, where: str, bad: BadRows, file: str, first_line: bool = False):
+    """One line's JSON value, or None after counting it as a bad row.
+
+    A UTF-8 byte order mark is accepted at the start of a file's first line only.
+    """
+    if first_line and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        bad.add("not_utf8", where, f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        bad.add("not_utf8", where, f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})", file=file)
         return None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        bad.add("malformed_json", where, f"malformed JSON ({exc.msg} at column {exc.colno})")
-        return None
+        bad.add("malformed_json", where, f"malformed JSON ({exc.msg} at column {exc.colno})", file=file)
+    except RecursionError:
+        bad.add("malformed_json", where, "malformed JSON (nested too deeply to parse)", file=file)
+    except ValueError as exc:  # e.g. an integer literal longer than Python's int_max_str_digits
+        bad.add("malformed_json", where, f"malformed JSON ({describe_error(exc, 120)})", file=file)
+    return None
 
 
-def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter) -> tuple[str, list[str]] | None:
+def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter, file: str) -> tuple[str, list[str]] | None:
     """Apply the seed's three line shapes to one decoded JSON value.
 
     - ``[query, positive]`` (exactly two strings);
@@ -107,13 +116,15 @@ def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter) -> tuple
     """
     if isinstance(value, list):
         if len(value) != 2 or not all(isinstance(v, str) for v in value):
-            bad.add("unknown_shape", where, f"a list line must hold exactly 2 strings, got {_describe(value)}")
+            bad.add(
+                "unknown_shape", where, f"a list line must hold exactly 2 strings, got {_describe(value)}", file=file
+            )
             return None
         query, positives = value[0], [value[1]]
     elif isinstance(value, dict) and "set" in value:
         items = value["set"]
         if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            bad.add("unknown_shape", where, "'set' must be a list of strings")
+            bad.add("unknown_shape", where, "'set' must be a list of strings", file=file)
             return None
         if len(items) < 2:
             dropped["set_too_short"] += 1
@@ -124,7 +135,7 @@ def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter) -> tuple
         if isinstance(pos, str):
             pos = [pos]
         if not isinstance(query, str) or not isinstance(pos, list) or not all(isinstance(p, str) for p in pos):
-            bad.add("unknown_shape", where, "'query' must be a string and 'pos' a list of strings")
+            bad.add("unknown_shape", where, "'query' must be a string and 'pos' a list of strings", file=file)
             return None
         positives = pos
     else:
@@ -133,11 +144,14 @@ def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter) -> tuple
             where,
             f"unknown line shape {_describe(value)}; expected [query, positive], "
             '{"query": ..., "pos": [...]} or {"set": [...]}',
+            file=file,
         )
         return None
     bad_text = next((t for t in (query, *positives) if not _encodable(t)), None)
     if bad_text is not None:
-        bad.add("undecodable_text", where, f"text is not encodable as UTF-8 (lone surrogate?): {bad_text[:40]!r}")
+        bad.add(
+            "undecodable_text", where, f"text is not encodable as UTF-8 (lone surrogate?): {bad_text[:40]!r}", file=file
+        )
         return None
     # Degenerate rows are data, not errors: dropped and counted by reason (see README,
     # "What we keep and what we fix"), never counted towards max_bad_rows.
@@ -168,7 +182,8 @@ def _encodable(text: str) -> bool:
 
 def _describe(value) -> str:
     if isinstance(value, dict):
-        return "object with keys " + ",".join(sorted(map(str, value))[:6])
+        # repr() escapes what a log file cannot hold (lone surrogates, control characters)
+        return "object with keys " + ",".join(repr(k)[1:-1][:40] for k in sorted(map(str, value))[:6])
     if isinstance(value, list):
         return f"list of {len(value)} item(s)"
     return type(value).__name__
@@ -176,6 +191,7 @@ def _describe(value) -> str:
 
 def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None, progress=None) -> Iterator[PairRow]:
     """Stream a sentence-transformers pair file (``NAME.jsonl[.gz]``)."""
+    file = str(path)
     for lineno, raw in open_text_lines(path, progress):
         index = lineno - 1
         if max_rows is not None and index >= max_rows:
@@ -185,10 +201,10 @@ def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None
             dropped["blank_line"] += 1
             continue
         where = f"{path}:{lineno}"
-        value = _decode_json(raw, where, bad)
+        value = _decode_json(raw, where, bad, file, first_line=lineno == 1)
         if value is None:
             continue
-        parsed = parse_pair_value(value, where, bad, dropped)
+        parsed = parse_pair_value(value, where, bad, dropped, file)
         if parsed is None:
             continue
         query, positives = parsed
@@ -198,28 +214,49 @@ def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None
 MEDMCQA_COLUMNS = ("question", "exp")
 
 
+def _parquet_errors():
+    """Arrow's errors and the OS errors of a damaged file; anything else from pyarrow is a bug."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, EOFError)
+
+
+def _check_text_column(path, schema, name: str) -> None:
+    """medmcqa's text columns must hold strings (an all-null column reads as empty)."""
+    import pyarrow as pa
+
+    typ = schema.field(name).type
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_null(typ)):
+        raise InputError(f"{path}: column {name!r} must hold strings, found type {typ}")
+
+
 def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = None, progress=None) -> Iterator[PairRow]:
     """Stream medmcqa's train parquet: query = ``question``, positive = ``exp``.
 
     Rows with an empty or missing explanation are dropped and counted (about 12% of
     the train split), as the original recipe intended.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
+    file = str(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a readable parquet file ({exc})") from None
-    missing = [c for c in MEDMCQA_COLUMNS if c not in pf.schema_arrow.names]
+        schema = pf.schema_arrow
+    except _parquet_errors() as exc:
+        raise InputError(f"{path}: not a readable parquet file ({describe_error(exc)})") from None
+    missing = [c for c in MEDMCQA_COLUMNS if c not in schema.names]
     if missing:
         raise InputError(
             f"{path}: parquet is missing column(s) {', '.join(missing)} "
-            f"(medmcqa needs {', '.join(MEDMCQA_COLUMNS)}; found {', '.join(pf.schema_arrow.names)})"
+            f"(medmcqa needs {', '.join(MEDMCQA_COLUMNS)}; found {', '.join(schema.names)})"
         )
+    for name in MEDMCQA_COLUMNS:
+        _check_text_column(path, schema, name)
     index = 0
     try:
         for batch in pf.iter_batches(batch_size=8192, columns=list(MEDMCQA_COLUMNS)):
@@ -229,7 +266,7 @@ def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = No
                 dropped["rows_read"] += 1
                 where = f"{path}: row {index + 1}"
                 if not (_encodable(question or "") and _encodable(exp or "")):
-                    bad.add("undecodable_text", where, "text is not encodable as UTF-8")
+                    bad.add("undecodable_text", where, "text is not encodable as UTF-8", file=file)
                 elif _is_blank(question):
                     dropped["empty_query"] += 1
                 elif _is_blank(exp):
@@ -239,15 +276,22 @@ def iter_medmcqa(path, bad: BadRows, dropped: Counter, max_rows: int | None = No
                 index += 1
             if progress is not None:
                 progress.update(index, fraction=index / max(1, pf.metadata.num_rows))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: corrupt parquet after row {index} ({exc})") from None
+    except _parquet_errors() as exc:
+        raise InputError(f"{path}: corrupt parquet after row {index} ({describe_error(exc)})") from None
 
 
 # ---------------------------------------------------------------------------- BEIR
 
+# What a damaged zip member raises while it is opened or read.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError)
+
 
 class BeirSource:
-    """A BeIR dataset: a ``.zip`` as published, or an unpacked folder."""
+    """A BeIR dataset: a ``.zip`` as published, or an unpacked folder.
+
+    ``lines[member]`` and ``blank[member]`` count each member's lines read and blank
+    lines skipped, for prepare's per-file accounting.
+    """
 
     MEMBERS = ("corpus.jsonl", "queries.jsonl", "qrels/train.tsv")
 
@@ -255,6 +299,8 @@ class BeirSource:
         self.path = Path(path)
         self.split = qrels_split
         self.dropped: Counter = Counter()  # degenerate rows, by reason (not bad rows)
+        self.lines: Counter = Counter()
+        self.blank: Counter = Counter()
         if not self.path.exists():
             raise InputError(f"{self.path}: not found")
         self.is_zip = self.path.is_file()
@@ -262,9 +308,9 @@ class BeirSource:
         if self.is_zip:
             try:
                 self._zip = zipfile.ZipFile(self.path)
-            except zipfile.BadZipFile as exc:
-                raise InputError(f"{self.path}: not a readable zip file ({exc})") from None
-            names = self._zip.namelist()
+                names = self._zip.namelist()
+            except _ZIP_ERRORS as exc:
+                raise InputError(f"{self.path}: not a readable zip file ({describe_error(exc)})") from None
             self.members = {}
             for w in wanted:
                 hits = sorted(n for n in names if n == w or n.endswith("/" + w))
@@ -287,37 +333,47 @@ class BeirSource:
             return self._zip.open(self.members[member])
         return open(self.members[member], "rb")
 
-    def iter_jsonl(self, member: str, bad: BadRows, progress=None) -> Iterator[tuple[str, dict]]:
+    def _iter_lines(self, member: str, progress=None) -> Iterator[tuple[int, bytes]]:
+        """(1-based line number, raw bytes) of one member; blank lines are counted and skipped.
+        A damaged member raises InputError naming it and the last good line."""
         label = self.label(member)
         lineno = 0
         try:
             with self._open(member) as fh:
                 for lineno, raw in enumerate(fh, start=1):  # noqa: B007
+                    self.lines[member] += 1
                     if progress is not None and lineno % 16384 == 0:
                         progress.update(lineno)
                     if not raw.strip():
-                        self.dropped["blank_line"] += 1
+                        self.blank[member] += 1
                         continue
-                    where = f"{label}:{lineno}"
-                    obj = _decode_json(raw, where, bad)
-                    if obj is None:
-                        continue
-                    if not isinstance(obj, dict) or not isinstance(obj.get("_id"), str | int):
-                        bad.add("unknown_shape", where, 'expected an object with "_id"')
-                        continue
-                    yield where, obj
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise InputError(f"{label}: corrupt data after line {lineno} ({exc})") from None
+                    yield lineno, raw
+        except _ZIP_ERRORS as exc:
+            raise InputError(f"{label}: corrupt data after line {lineno} ({describe_error(exc)})") from None
+
+    def iter_jsonl(self, member: str, bad: BadRows, progress=None) -> Iterator[tuple[str, dict]]:
+        label = self.label(member)
+        for lineno, raw in self._iter_lines(member, progress):
+            where = f"{label}:{lineno}"
+            obj = _decode_json(raw, where, bad, label, first_line=lineno == 1)
+            if obj is None:
+                continue
+            _id = obj.get("_id") if isinstance(obj, dict) else None
+            if isinstance(_id, bool) or not isinstance(_id, str | int) or _id == "":
+                bad.add("unknown_shape", where, 'expected an object with a string or integer "_id"', file=label)
+                continue
+            yield where, obj
 
     def iter_corpus(self, bad: BadRows, progress=None) -> Iterator[tuple[str, str, str, str]]:
         """Yield (where, docid, title, text)."""
+        label = self.label("corpus.jsonl")
         for where, obj in self.iter_jsonl("corpus.jsonl", bad, progress):
             title, text = obj.get("title") or "", obj.get("text") or ""
             if not isinstance(title, str) or not isinstance(text, str):
-                bad.add("unknown_shape", where, '"title" and "text" must be strings')
+                bad.add("unknown_shape", where, '"title" and "text" must be strings', file=label)
                 continue
             if not (_encodable(title) and _encodable(text)):
-                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)")
+                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)", file=label)
                 continue
             if not (title.strip() or text.strip()):
                 self.dropped["empty_passage"] += 1
@@ -326,10 +382,14 @@ class BeirSource:
 
     def iter_queries(self, bad: BadRows) -> Iterator[tuple[str, str, str]]:
         """Yield (where, query_id, text)."""
+        label = self.label("queries.jsonl")
         for where, obj in self.iter_jsonl("queries.jsonl", bad):
             text = obj.get("text")
-            if isinstance(text, str) and not _encodable(text):
-                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)")
+            if text is not None and not isinstance(text, str):
+                bad.add("unknown_shape", where, f'"text" must be a string, got {_describe(text)}', file=label)
+                continue
+            if text is not None and not _encodable(text):
+                bad.add("undecodable_text", where, "text is not encodable as UTF-8 (lone surrogate?)", file=label)
                 continue
             if _is_blank(text):
                 self.dropped["empty_query"] += 1
@@ -337,20 +397,41 @@ class BeirSource:
             yield where, str(obj["_id"]), text
 
     def iter_qrels(self, bad: BadRows) -> Iterator[tuple[str, str, str]]:
-        """Yield (where, query_id, corpus_id) from the qrels TSV, read by column name."""
+        """Yield (where, query_id, corpus_id) from the qrels TSV, read by column name.
+
+        Each line is decoded and split on its own, so one bad line is one bad row."""
         member = f"qrels/{self.split}.tsv"
         label = self.label(member)
-        with self._open(member) as fh:
-            reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", newline=""), delimiter="\t")
-            header = next(reader, None)
-            need = ("query-id", "corpus-id")
-            if header is None or any(c not in header for c in need):
-                raise InputError(f"{label}:1: qrels header must name columns {', '.join(need)}, got {header}")
-            qi, ci = header.index("query-id"), header.index("corpus-id")
-            for lineno, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                if len(row) <= max(qi, ci):
-                    bad.add("malformed_qrel", f"{label}:{lineno}", f"expected {len(header)} columns, got {len(row)}")
-                    continue
-                yield f"{label}:{lineno}", row[qi], row[ci]
+        lines = self._iter_lines(member)
+        header = None
+        for lineno, raw in lines:  # the first non-blank line is the header
+            header = self._tsv_fields(raw)
+            if header is None:
+                raise InputError(f"{label}:{lineno}: qrels header is not valid UTF-8")
+            break
+        need = ("query-id", "corpus-id")
+        if header is None or any(c not in header for c in need):
+            raise InputError(f"{label}:1: qrels header must name columns {', '.join(need)}, got {header}")
+        qi, ci = header.index("query-id"), header.index("corpus-id")
+        for lineno, raw in lines:
+            where = f"{label}:{lineno}"
+            row = self._tsv_fields(raw)
+            if row is None:
+                bad.add("not_utf8", where, "qrels line is not valid UTF-8", file=label)
+            elif len(row) <= max(qi, ci):
+                bad.add("malformed_qrel", where, f"expected {len(header)} columns, got {len(row)}", file=label)
+            elif not (row[qi].strip() and row[ci].strip()):
+                bad.add("malformed_qrel", where, "empty query-id or corpus-id", file=label)
+            elif not (_encodable(row[qi]) and _encodable(row[ci])):
+                bad.add("undecodable_text", where, "id is not encodable as UTF-8", file=label)
+            else:
+                yield where, row[qi], row[ci]
+
+    @staticmethod
+    def _tsv_fields(raw: bytes) -> list[str] | None:
+        """The tab-separated fields of one line (BeIR writes no quoting), or None if not UTF-8."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return text.lstrip("\ufeff").rstrip("\r\n").split("\t")

@@ -175,6 +175,65 @@ def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows, logger=None
     return counts
 
 
+# Row-level drop reasons of pair-like files: each names a read row that wrote no query.
+PAIR_ROW_DROPS = ("blank_line", "empty_query", "blank_query", "no_positive", "set_too_short", "empty_exp")
+
+
+def _tally(read: int, kept: int, dropped: int, bad: int) -> dict:
+    return {"read": read, "kept": kept, "dropped": dropped, "bad": bad}
+
+
+def pair_accounting(raw_path, dropped: Counter, bad: BadRows, queries: int) -> dict:
+    """{file: {read, kept, dropped, bad}} of a pair-like file: every row read is one of the three."""
+    file = str(raw_path)
+    return {file: _tally(dropped["rows_read"], queries, sum(dropped[k] for k in PAIR_ROW_DROPS), bad.by_file[file])}
+
+
+def beir_accounting(src: BeirSource, counts: Counter, bad: BadRows, tables: Tables) -> dict:
+    """{file: {read, kept, dropped, bad}} of a BeIR dataset's three members.
+
+    corpus lines become passages or are dropped (blank, empty, duplicate id); query lines
+    become queries or are dropped (blank, empty, not in the qrels, duplicate id, no valid
+    positive); qrels rows (after the header) become qrels or are dropped (blank, duplicate,
+    missing corpus id, missing or dropped query)."""
+    qrels = f"qrels/{src.split}.tsv"
+    members = {
+        "corpus.jsonl": (
+            src.lines["corpus.jsonl"],
+            tables.passages.rows,
+            src.blank["corpus.jsonl"] + src.dropped["empty_passage"] + counts["duplicate_corpus_id_skipped"],
+        ),
+        "queries.jsonl": (
+            src.lines["queries.jsonl"],
+            tables.queries.rows,
+            src.blank["queries.jsonl"]
+            + src.dropped["empty_query"]
+            + counts["queries_not_in_qrels"]
+            + counts["duplicate_query_id_skipped"]
+            + counts["query_without_valid_positive"],
+        ),
+        qrels: (
+            src.lines[qrels] - 1,  # the header line
+            tables.qrels.rows,
+            src.blank[qrels]
+            + counts["qrel_duplicate_rows"]
+            + counts["qrel_missing_corpus_id"]
+            + counts["qrel_missing_query_id"],
+        ),
+    }
+    return {
+        src.label(m): _tally(read, kept, dropped, bad.by_file[src.label(m)])
+        for m, (read, kept, dropped) in members.items()
+    }
+
+
+def check_accounting(accounting: dict) -> None:
+    """Every row read is kept, dropped or bad; anything else is a bug in the loaders."""
+    for file, t in accounting.items():
+        if t["read"] != t["kept"] + t["dropped"] + t["bad"]:
+            raise RuntimeError(f"{file}: row accounting does not add up: {t}")
+
+
 def query_twins(queries_path, passages_path, batch_rows: int = 65536) -> np.ndarray:
     """For each query row, the first passage row whose embedded text (``passage_text``) is
     the query's text, else -1. Texts are compared by 128-bit hashes, one batch of rows in
@@ -229,12 +288,16 @@ def prepare_dataset(
     with Tables(out_queries, out_passages, out_qrels) as tables:
         if fmt == "pairs":
             extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows, progress), tables)
+            accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
         elif fmt == "medmcqa":
             extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows, progress), tables)
+            accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
         elif fmt == "beir":
             src = BeirSource(raw_path, qrels_split)
             extra = build_beir_tables(src, tables, bad, logger)
             dropped.update(src.dropped)
+            dropped["blank_line"] += sum(src.blank.values())
+            accounting = beir_accounting(src, extra, bad, tables)
         else:
             raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa or beir)")
         if tables.queries.rows == 0:
@@ -254,7 +317,9 @@ def prepare_dataset(
             "bad_rows_skipped": dict(sorted(bad.counts.items())),
             "bad_row_examples": bad.examples,
             "details": dict(sorted(extra.items())),
+            "accounting": accounting,
         }
+        check_accounting(accounting)
         progress.done = stats["rows_read"]
         progress.finish()
     if out_twins is not None:

@@ -1,0 +1,149 @@
+"""Every config key rejects a bad value at planning time (`snakemake -n`), naming the key.
+
+The cases are derived from ``schemas/config.schema.yaml`` itself: each leaf key of every
+block (top level, model, embed, search, cross_encoder, prepare, mining, a dataset and its
+mining block) gets a value its schema forbids. The rules that span keys are checked in
+code (``hnm.options.check_mining``, ``hnm.sources.parse_source``) and get cases of their own.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, demo_config, run_snakemake, write_config
+
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+DATASET = "squad_pairs"
+
+
+def bad_value(node: dict):
+    """A value that ``node`` (a leaf of the schema) rejects."""
+    if "oneOf" in node:
+        return 0  # nlist / nprobe: neither a positive integer nor "auto"
+    if "enum" in node:
+        return "not-a-choice"
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "integer" in types or "number" in types:
+        if "maximum" in node:
+            return node["maximum"] + 1
+        if "minimum" in node:
+            return node["minimum"] - 1
+        return "not-a-number"
+    if "boolean" in types:
+        return "yes"
+    if "string" in types:
+        if "pattern" in node:
+            return "!not/a/valid value"
+        if node.get("minLength"):
+            return ""
+        return 5
+    raise AssertionError(f"no bad value for schema node {node}")
+
+
+def leaf_keys(props: dict, prefix: tuple) -> list[tuple[tuple, object]]:
+    out = []
+    for key, node in props.items():
+        if "$ref" in node:
+            node = SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        if node.get("type") == "object" and "properties" in node:
+            out += leaf_keys(node["properties"], (*prefix, key))
+        elif key != "datasets":
+            out.append(((*prefix, key), bad_value(node)))
+    return out
+
+
+def schema_cases() -> list[tuple[tuple, object]]:
+    cases = leaf_keys({k: v for k, v in SCHEMA["properties"].items() if k != "datasets"}, ())
+    dataset_props = SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"]
+    cases += leaf_keys(dataset_props, ("datasets", DATASET))
+    return cases
+
+
+def set_key(cfg: dict, path: tuple, value) -> dict:
+    cfg = copy.deepcopy(cfg)
+    node = cfg
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    return cfg
+
+
+def plan(tmp_path: Path, cfg: dict):
+    conf = write_config(tmp_path / "bad.yaml", cfg)
+    return run_snakemake(tmp_path, conf, "-n", check=False, timeout=120)
+
+
+def assert_fails_naming(proc, *names: str) -> None:
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0, f"planning accepted the bad value:\n{text[-2000:]}"
+    assert "Traceback (most recent call last)" not in text, text[-3000:]
+    for name in names:
+        assert name in text, f"error does not name {name!r}:\n{text[-2000:]}"
+
+
+BASE = demo_config(datasets=[DATASET, "hotpotqa"])
+CASES = schema_cases()
+
+
+def test_every_schema_leaf_has_a_case():
+    """The cases cover every key the schema declares (so a new key gets one too)."""
+    names = {path[-1] for path, _ in CASES}
+    declared = set(SCHEMA["$defs"]["mining"]["properties"])
+    declared |= set(SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"])
+    for block in ("model", "embed", "search", "cross_encoder", "prepare"):
+        declared |= set(SCHEMA["properties"][block]["properties"])
+    declared |= {"results", "output_dir"}
+    assert declared - {"mining"} <= names
+    assert len(CASES) >= 60
+
+
+@pytest.mark.parametrize("path, value", CASES, ids=[".".join(p) for p, _ in CASES])
+def test_bad_value_fails_at_planning_naming_the_key(tmp_path, path, value):
+    proc = plan(tmp_path, set_key(BASE, path, value))
+    assert_fails_naming(proc, f"['{path[-1]}']")
+
+
+@pytest.mark.parametrize("key", ["format", "source"])
+def test_missing_required_dataset_key_is_named(tmp_path, key):
+    cfg = copy.deepcopy(BASE)
+    del cfg["datasets"][DATASET][key]
+    assert_fails_naming(plan(tmp_path, cfg), f"'{key}' is a required property")
+
+
+@pytest.mark.parametrize("where", [("mining",), ("datasets", DATASET, "mining")])
+def test_unknown_mining_key_is_named(tmp_path, where):
+    proc = plan(tmp_path, set_key(BASE, (*where, "num_negativs"), 8))
+    assert_fails_naming(proc, "'num_negativs' was unexpected")
+
+
+@pytest.mark.parametrize(
+    "mining, names",
+    [
+        ({"range_min": 50, "range_max": 50}, ["range_min", "range_max"]),
+        ({"range_min": 90, "range_max": 100, "num_negatives": 16}, ["num_negatives", "range_max - range_min"]),
+        ({"range_max": 101}, ["range_max", "search.topk"]),
+        ({"num_negatives": 4, "min_negatives": 5}, ["min_negatives", "num_negatives"]),
+        ({"min_score": 0.9, "max_score": 0.5}, ["min_score", "max_score"]),
+        ({"absolute_margin": -0.1}, ["absolute_margin"]),
+    ],
+)
+def test_cross_key_mining_rules_fail_at_planning(tmp_path, mining, names):
+    proc = plan(tmp_path, set_key(BASE, ("datasets", DATASET, "mining"), mining))
+    assert_fails_naming(proc, f"datasets.{DATASET}.mining", *names)
+
+
+@pytest.mark.parametrize("source", ["ftp://example.invalid/x.jsonl.gz", "hf://datasets/owner/name/file.jsonl.gz"])
+def test_source_that_is_neither_url_nor_path_fails_at_planning(tmp_path, source):
+    proc = plan(tmp_path, set_key(BASE, ("datasets", DATASET, "source"), source))
+    assert_fails_naming(proc, f"datasets.{DATASET}.source")
+
+
+def test_dataset_name_that_is_not_a_plain_name_is_rejected(tmp_path):
+    cfg = copy.deepcopy(BASE)
+    cfg["datasets"]["../escape"] = cfg["datasets"].pop(DATASET)
+    assert_fails_naming(plan(tmp_path, cfg), "../escape")
