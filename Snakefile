@@ -1,6 +1,12 @@
+import copy
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# A --configfile (or --config) that names `datasets:` replaces the default set instead
+# of being merged into it: until `configfile:` runs, `config` holds the command line's.
+CLI_DATASETS = copy.deepcopy(config.get("datasets"))
 
 
 configfile: "config.yaml"

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
-from hnm.search import FaissIndex, ivf_nlist, ivf_nprobe, search_shard  # noqa: E402
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("workflow_scripts", "tests")]
+from stages import search_files  # noqa: E402
+
+from hnm.search import FaissIndex, ivf_nlist, ivf_nprobe  # noqa: E402
 
 TOPK = 100
 
@@ -42,8 +44,15 @@ def main(emb_dir: str, n_queries: str = "5000", *settings: str) -> None:
 
         def run(tag, **kw):
             t = time.perf_counter()
-            search_shard(
-                [tmp / "q.npy"], tmp / "p.npy", 0, TOPK, tmp / f"{tag}.ids.npy", tmp / f"{tag}.sc.npy", threads=2, **kw
+            search_files(
+                [tmp / "q.npy"],
+                tmp / "p.npy",
+                0,
+                tmp / f"{tag}.ids.npy",
+                tmp / f"{tag}.sc.npy",
+                topk=TOPK,
+                threads=2,
+                **kw,
             )
             return np.load(tmp / f"{tag}.ids.npy"), time.perf_counter() - t
 

@@ -30,7 +30,12 @@ from hnm.options import PRESETS
 args = json.loads(sys.argv[3])
 opts = pkg.MiningOptions.from_dict(PRESETS[args["preset"]])
 t = time.perf_counter()
-st = pkg.mine_dataset(args["q"], args["p"], args["c"], args["s"], args["out"], args["out"] + ".json", opts)
+if hasattr(pkg, "mine_dataset"):  # before the stages took run(inputs, outputs, options)
+    st = pkg.mine_dataset(args["q"], args["p"], args["c"], args["s"], args["out"], args["out"] + ".json", opts)
+else:
+    from types import SimpleNamespace as F
+    inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"])
+    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), pkg.MineJob("bench", opts))
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "queries": st["queries"], "rss_mb": rss}))
@@ -47,14 +52,12 @@ def main(
     c = cands[0]
     work = Path(tempfile.mkdtemp(prefix="bench-mine-"))
     try:
-        shutil.copytree(REPO / "workflow_scripts" / "hnm", work / "hnm_old")
-        old = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{old_rev}:workflow_scripts/hnm/mine.py"],
-            capture_output=True,
-            text=True,
-            check=True,
+        # the whole package as it was at old_rev, importable as hnm_old
+        tar = subprocess.run(
+            ["git", "-C", str(REPO), "archive", old_rev, "workflow_scripts/hnm"], capture_output=True, check=True
         ).stdout
-        (work / "hnm_old" / "mine.py").write_text(old)
+        subprocess.run(["tar", "-x", "-C", str(work)], input=tar, check=True)
+        shutil.move(work / "workflow_scripts" / "hnm", work / "hnm_old")
         (work / "child.py").write_text(CHILD)
         env = {**os.environ, "PYTHONPATH": f"{REPO / 'workflow_scripts'}"}
         for preset in presets.split(","):

@@ -42,12 +42,11 @@ def run_ours(raw: Path, wd: Path) -> dict:
     import sentence_transformers  # noqa: F401  imported before timing, as the ST side does
     import torch  # noqa: F401
 
-    sys.path.insert(0, str(REPO / "workflow_scripts"))
-    from hnm.embed import embed_shard
-    from hnm.mine import MiningOptions, mine_dataset
-    from hnm.options import PRESETS
-    from hnm.prepare import prepare_dataset
-    from hnm.search import merge_shards, positive_scores, search_shard
+    sys.path[:0] = [str(REPO / "workflow_scripts"), str(REPO / "tests")]
+    from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
+
+    from hnm.merge import positive_scores
+    from hnm.options import PRESETS, MiningOptions
 
     t = {}
     s = time.perf_counter()
@@ -55,10 +54,10 @@ def run_ours(raw: Path, wd: Path) -> dict:
     t["prepare"] = time.perf_counter() - s
     s = time.perf_counter()
     cfg = {"name_or_path": MODEL, "max_seq_length": 256, "batch_size": 64}
-    embed_shard(wd / "q.parquet", wd / "p.parquet", wd / "q.npy", wd / "p.npy", 0, 1, cfg, block_rows=8192, threads=2)
+    embed_shard(wd / "q.parquet", wd / "p.parquet", wd / "q.npy", wd / "p.npy", cfg, block_rows=8192, threads=2)
     t["embed"] = time.perf_counter() - s
     s = time.perf_counter()
-    search_shard([wd / "q.npy"], wd / "p.npy", 0, 100, wd / "i.npy", wd / "sc.npy", threads=2)
+    search_files([wd / "q.npy"], wd / "p.npy", 0, wd / "i.npy", wd / "sc.npy", topk=100, threads=2)
     merge_shards([wd / "i.npy"], [wd / "sc.npy"], 100, wd / "c.parquet")
     positive_scores([wd / "q.npy"], [wd / "p.npy"], wd / "r.parquet", wd / "ps.parquet")
     t["search"] = time.perf_counter() - s

@@ -1,6 +1,6 @@
 """Check the GPU embed path: fp16 on CUDA against fp32 on CPU, on the same shard.
 
-Runs the workflow's own ``embed_shard`` twice on the GPU and once on the CPU and prints
+Runs the workflow's own embed stage (``hnm.embed.run``) twice on the GPU and once on the CPU and prints
 the device, dtype, throughput, GPU-run reproducibility and the CPU/GPU cosine agreement.
 Usage: python benchmarks/gpu_check.py MODEL_PATH TABLE_DIR [OUT_DIR]
 (TABLE_DIR holds a prepared dataset's queries.parquet and passages.parquet).
@@ -13,11 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("workflow_scripts", "tests")]
 
 import numpy as np  # noqa: E402
+from stages import embed_shard  # noqa: E402
 
-from hnm.embed import embed_shard, load_model  # noqa: E402
+from hnm.embed import load_model  # noqa: E402
+from hnm.options import ModelOptions  # noqa: E402
 
 
 def run(model, tables: Path, out: Path, tag: str, device: str, block_rows: int) -> tuple[float, np.ndarray]:
@@ -29,9 +31,7 @@ def run(model, tables: Path, out: Path, tag: str, device: str, block_rows: int) 
         tables / "passages.parquet",
         out / f"{tag}_q.npy",
         out / f"{tag}_p.npy",
-        shard=0,
-        n_shards=1,
-        model_cfg=cfg,
+        cfg,
         block_rows=block_rows,
         threads=4,
     )
@@ -47,7 +47,7 @@ def main() -> None:
     print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())
     if torch.cuda.is_available():
         print("device:", torch.cuda.get_device_name(0))
-        m = load_model(model, 128)
+        m = load_model(ModelOptions(name_or_path=model, max_seq_length=128))
         print("auto-picked device:", m.device, "dtype:", next(m.parameters()).dtype)
     results = {}
     for tag, device in (("gpu1", "cuda"), ("gpu2", "cuda"), ("cpu", "cpu")):

@@ -1,30 +1,31 @@
-import copy
-import hashlib
-import json
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# A --configfile (or --config) that names `datasets:` replaces the default set rather
-# than being merged into it key by key: a custom config must never inherit datasets,
-# or shard counts, from config.yaml.
-_cli_datasets = workflow.config_settings.overwrite_config.get("datasets")
-if _cli_datasets is not None:
-    config["datasets"] = copy.deepcopy(_cli_datasets)
+if CLI_DATASETS is not None:
+    config["datasets"] = CLI_DATASETS
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow_scripts"))
+# hnm.options and hnm.sources import nothing heavy (no numpy, pyarrow or torch)
 from hnm.options import (
     OUTPUT_EXT,
+    PLOTS,
     ConfigError,
+    CrossEncoderOptions,
+    EmbedOptions,
+    ModelOptions,
+    SearchOptions,
     check_mining,
+    cross_encoder_cache_key,
+    embed_cache_key,
     resolve_mining,
 )  # noqa: E402
-from hnm.plots import PLOTS  # noqa: E402
 from hnm.sources import parse_source  # noqa: E402
 
 RESULTS = config["results"]
@@ -41,14 +42,18 @@ CROSS_ENCODER = config["cross_encoder"]
 
 
 def _mining_for(name):
-    opts = resolve_mining(config.get("mining"), DATASETS[name].get("mining"))
+    where = f"datasets.{name}.mining"
     try:
-        check_mining(opts, TOPK, f"datasets.{name}.mining")
+        return check_mining(
+            resolve_mining(config.get("mining"), DATASETS[name].get("mining")),
+            TOPK,
+            where,
+        )
     except ConfigError as exc:
         raise WorkflowError(f"invalid config: {exc}")
-    return opts
 
 
+# {dataset: MiningOptions}, checked before anything runs
 MINING = {name: _mining_for(name) for name in DATASETS}
 SOURCES = {}
 for _name, _ds in DATASETS.items():
@@ -61,34 +66,15 @@ for _name, _ds in DATASETS.items():
 # With equal prompts, a query whose text is also a passage is not encoded: it takes the
 # passage's vector (prepare's query_twins.npy).
 SHARE_TWINS = (MODEL["query_prompt"] or "") == (MODEL["passage_prompt"] or "")
-# Everything that changes the vectors, and nothing else: the cache folder of the
-# embeddings. Mining and search settings never move it, so they never re-embed.
-EMBED_SETTINGS = {
-    "share_twins": SHARE_TWINS,
-    "name_or_path": MODEL["name_or_path"],
-    "revision": MODEL["revision"],
-    "precision": EMBED["precision"],
-    "backend": "torch",
-    "max_seq_length": MODEL["max_seq_length"],
-    "query_prompt": MODEL["query_prompt"],
-    "passage_prompt": MODEL["passage_prompt"],
-    "block_rows": EMBED["block_rows"],
-}
-EMBED_KEY = (
-    re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", MODEL["name_or_path"])
-    + "-"
-    + hashlib.sha256(json.dumps(EMBED_SETTINGS, sort_keys=True).encode()).hexdigest()[
-        :10
-    ]
-)
-
+# The embeddings' cache folder: keyed by the options that change the vectors only, so
+# mining and search settings never re-embed.
+EMBED_KEY = embed_cache_key(ModelOptions(**MODEL), EmbedOptions(**EMBED))
 EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
-# an approximate (IVF) first stage gives other candidates: its own cache folder
-SEARCH_KEY = f"top{TOPK}" + (
-    f"-ivf{SEARCH['nlist']}x{SEARCH['nprobe']}" if SEARCH["index"] == "ivf" else ""
-)
+SEARCH_KEY = SearchOptions(**SEARCH).cache_key
 SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
+CE_KEY = cross_encoder_cache_key(CrossEncoderOptions(**CROSS_ENCODER))
+RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
 
 
 wildcard_constraints:
@@ -96,11 +82,16 @@ wildcard_constraints:
     n=r"\d+",
     shard=r"\d+",
     filename=r"[^/]+",
+    kind="hf|http",
     ext="jsonl|parquet",
 
 
 def n_shards(dataset):
     return DATASETS[dataset]["shards"]
+
+
+def output_ext(dataset):
+    return OUTPUT_EXT[MINING[dataset].output_format]
 
 
 def raw_input(wildcards):
@@ -132,17 +123,6 @@ def search_shard_files(kind):
     return _files
 
 
-CE_KEY = (
-    "ce-"
-    + re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", CROSS_ENCODER["name_or_path"])
-    + "-"
-    + hashlib.sha256(json.dumps(CROSS_ENCODER, sort_keys=True).encode()).hexdigest()[
-        :10
-    ]
-)
-RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
-
-
 def scored_candidates(kind):
     """The candidate tables mining reads: the merge's, or the cross-encoder's when set."""
     if CROSS_ENCODER["name_or_path"]:
@@ -151,27 +131,29 @@ def scored_candidates(kind):
 
 
 def mined_output(dataset):
-    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
-    return f"{OUTPUT_DIR}/{dataset}.{ext}"
+    return f"{OUTPUT_DIR}/{dataset}.{output_ext(dataset)}"
 
 
 def plot_files(dataset):
-    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
-    return [f"{OUTPUT_DIR}/plots/{dataset}.{ext}/{name}.svg" for name in PLOTS]
+    return [
+        f"{OUTPUT_DIR}/plots/{dataset}.{output_ext(dataset)}/{name}.svg"
+        for name in PLOTS
+    ]
 
 
 def mine_stats_file(dataset):
-    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
-    return f"{OUTPUT_DIR}/stats/{dataset}.{ext}.mine_stats.json"
+    return f"{OUTPUT_DIR}/stats/{dataset}.{output_ext(dataset)}.mine_stats.json"
+
+
+def mining_options(wildcards):
+    """The dataset's checked mining options, as the dict its scripts rebuild them from."""
+    return asdict(MINING[wildcards.dataset])
 
 
 def download_params(wildcards):
+    """What a download depends on: the source and its checksums."""
     ds = DATASETS[wildcards.dataset]
-    return {
-        "source": ds["source"],
-        "md5": ds.get("md5"),
-        "sha256": ds.get("sha256"),
-    }
+    return {"source": ds["source"], "md5": ds.get("md5"), "sha256": ds.get("sha256")}
 
 
 def size_mb(paths):
@@ -191,7 +173,6 @@ BENCH = {
 
 def benchmark_files(dataset):
     """{stage: [benchmark files]} of one dataset's jobs, in pipeline order."""
-    ext = OUTPUT_EXT[MINING[dataset]["output_format"]]
     out = {
         "prepare": [BENCH["prepare"].format(dataset=dataset)],
         "embed": shard_files(dataset, BENCH["embed"]),
@@ -200,5 +181,5 @@ def benchmark_files(dataset):
     }
     if CROSS_ENCODER["name_or_path"]:
         out["rescore"] = [BENCH["rescore"].format(dataset=dataset)]
-    out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=ext)]
+    out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=output_ext(dataset))]
     return out

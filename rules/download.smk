@@ -1,34 +1,15 @@
 # Downloads run on the machine that runs snakemake (localrule): cluster compute
-# nodes often have no internet. Local paths and file:// sources need no rule.
+# nodes often have no internet. Local paths and file:// sources need no rule. One rule
+# serves both remote kinds (`hf`: huggingface_hub; `http`: retries and checksums).
 
 
-rule download_hf:
+rule download:
     output:
-        "resources/raw/hf/{dataset}/{filename}",
+        "resources/raw/{kind}/{dataset}/{filename}",
     log:
-        "logs/download/hf/{dataset}/{filename}.log",
+        "logs/download/{kind}/{dataset}/{filename}.log",
     benchmark:
-        "logs/benchmarks/download/hf/{dataset}/{filename}.tsv"
-    localrule: True
-    conda:
-        "../envs/download.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=240,
-    params:
-        download_params,
-    script:
-        "../workflow_scripts/download.py"
-
-
-rule download_http:
-    output:
-        "resources/raw/http/{dataset}/{filename}",
-    log:
-        "logs/download/http/{dataset}/{filename}.log",
-    benchmark:
-        "logs/benchmarks/download/http/{dataset}/{filename}.tsv"
+        "logs/benchmarks/download/{kind}/{dataset}/{filename}.tsv"
     localrule: True
     conda:
         "../envs/download.yaml"

@@ -38,19 +38,7 @@ rule mine:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
-        prepare_stats=rules.prepare.output.stats,
-        embed_stats=embedding_files("stats", "json"),
     output:
-        **{
-            name: report(
-                f"{OUTPUT_DIR}/plots/{{dataset}}.{{ext}}/{name}.svg",
-                caption=f"../report/{name}.rst",
-                category="Datasets",
-                subcategory="{dataset}",
-                labels={"dataset": "{dataset}", "plot": name.replace("_", " ")},
-            )
-            for name in PLOTS
-        },
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
     log:
@@ -68,8 +56,7 @@ rule mine:
         runtime=lambda wc, input, attempt: int(20 + size_mb([input.candidates]) / 50)
         * attempt,
     params:
-        mining=lambda wc: MINING[wc.dataset],
-        plots=PLOTS,
+        mining=mining_options,
     script:
         "../workflow_scripts/mine.py"
 
@@ -89,7 +76,7 @@ rule card:
         f"logs/benchmarks/card/{OUT_KEY}/{{dataset}}.tsv"
     localrule: True
     conda:
-        "../envs/mine.yaml"
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -111,6 +98,6 @@ rule card:
                 else {}
             ),
         },
-        mining=lambda wc: MINING[wc.dataset],
+        mining=mining_options,
     script:
         "../workflow_scripts/card.py"

@@ -1,6 +1,6 @@
 rule prepare:
     input:
-        raw_input,
+        raw=raw_input,
     output:
         queries=f"{PREP_DIR}/queries.parquet",
         passages=f"{PREP_DIR}/passages.parquet",

@@ -1,3 +1,36 @@
+# plots: the six SVGs of one dataset, from the stats its stages wrote (report() pages).
+
+
+rule plots:
+    input:
+        mine_stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
+        prepare_stats=rules.prepare.output.stats,
+        embed_stats=embedding_files("stats", "json"),
+    output:
+        **{
+            name: report(
+                f"{OUTPUT_DIR}/plots/{{dataset}}.{{ext}}/{name}.svg",
+                caption=f"../report/{name}.rst",
+                category="Datasets",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "plot": name.replace("_", " ")},
+            )
+            for name in PLOTS
+        },
+    log:
+        f"logs/plots/{OUT_KEY}/{{dataset}}.{{ext}}.log",
+    benchmark:
+        f"logs/benchmarks/plots/{OUT_KEY}/{{dataset}}.{{ext}}.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../workflow_scripts/plots.py"
+
+
 # report: one table over all datasets (counts, and each stage's wall time and peak memory
 # from the benchmark files), as Markdown and as a page of `snakemake --report`.
 
@@ -22,7 +55,7 @@ rule report:
     benchmark:
         f"logs/benchmarks/report/{OUT_KEY}.tsv"
     conda:
-        "../envs/mine.yaml"
+        "../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=500,

@@ -6,7 +6,8 @@ rule search_shard:
     input:
         queries=embedding_files("queries"),
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
-        passages_table=rules.prepare.output.passages,
+        # the shard's embed stats: its first passage row (the global index offset)
+        stats=f"{EMB_DIR}/stats.{{shard}}.json",
         all_passages=embedding_files("passages"),
         twins=rules.prepare.output.twins,
     output:
@@ -33,7 +34,6 @@ rule search_shard:
         topk=TOPK,
         overfetch=SEARCH["overfetch"],
         query_chunk=SEARCH["query_chunk"],
-        block_rows=EMBED["block_rows"],
         device=SEARCH["device"],
         index=SEARCH["index"],
         nlist=SEARCH["nlist"],

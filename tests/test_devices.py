@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hnm import embed
-from hnm.embed import acquire_gpu_slot, claim_vector_kind, release_gpu_slot, resolve_precision
+from hnm import devices
+from hnm.devices import acquire_gpu_slot, release_gpu_slot
+from hnm.embed import claim_vector_kind, resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,7 +21,7 @@ def _hold_slot_in_child(lock_dir: Path, n: int) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO / "workflow_scripts")!r})
-        from hnm.embed import acquire_gpu_slot
+        from hnm.devices import acquire_gpu_slot
         print(acquire_gpu_slot({n}, {str(lock_dir)!r}, wait=5), flush=True)
         time.sleep(30)
     """)
@@ -52,19 +53,19 @@ def test_pick_device_honours_hardneg_device_and_uses_the_slot(monkeypatch, tmp_p
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
     monkeypatch.setenv("HARDNEG_DEVICE", "cuda:7")
-    assert embed.pick_device() == "cuda:7"
+    assert devices.pick_device() == "cuda:7"
     monkeypatch.delenv("HARDNEG_DEVICE")
     holders = [_hold_slot_in_child(tmp_path, 3) for _ in range(2)]
     try:
         assert sorted(int(h.stdout.readline()) for h in holders) == [0, 1]
-        assert embed.pick_device() == "cuda:2"
+        assert devices.pick_device() == "cuda:2"
         release_gpu_slot()
     finally:
         for h in holders:
             h.kill()
             h.wait()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert embed.pick_device() == "cpu"
+    assert devices.pick_device() == "cpu"
 
 
 def test_precision_never_falls_back_silently():

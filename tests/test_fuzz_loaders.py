@@ -1,4 +1,4 @@
-"""Property-based tests of the three loaders through ``prepare_dataset`` (hypothesis).
+"""Property-based tests of the three loaders through the prepare stage (hypothesis).
 
 Inputs start from the valid shapes, filled with real English from the demo data, and are
 then mutated: wrong JSON types in every field, deep nesting, huge strings and integers,
@@ -6,7 +6,7 @@ NUL bytes, BOMs, ``\\r`` and ``\\u2028``, lone surrogates, byte flips and trunca
 line level and inside the gzip, zip or parquet file, qrels rows with missing, extra or
 empty columns, and parquet columns of the wrong type.
 
-The property: ``prepare_dataset`` either returns stats in which every row read is kept,
+The property: ``hnm.prepare.run`` either returns stats in which every row read is kept,
 dropped or bad, for every input file, or raises ``InputError`` naming the file. Nothing
 else, and no hang. The example count comes from the hypothesis profile (``ci`` by
 default; ``HYPOTHESIS_PROFILE=long`` for 10,000 examples per test, see tests/conftest.py).
@@ -23,14 +23,15 @@ import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from hnm import prepare
 from hnm.io import InputError
-from hnm.prepare import prepare_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 HANG_S = 120  # one prepare call on these few-kB inputs takes well under a second
@@ -193,7 +194,7 @@ class Hang(Exception):
 @contextmanager
 def watchdog(seconds: int):
     def _alarm(signum, frame):
-        raise Hang(f"prepare_dataset did not return within {seconds} s")
+        raise Hang(f"prepare did not return within {seconds} s")
 
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(seconds)
@@ -204,22 +205,19 @@ def watchdog(seconds: int):
         signal.signal(signal.SIGALRM, old)
 
 
-def run_prepare(fmt: str, raw: Path, out: Path, cap: int, **kw) -> dict | None:
+def run_prepare(fmt: str, raw: Path, out: Path, cap: int) -> dict | None:
     """Stats, or None after an InputError that names ``raw``; any other exception fails."""
     try:
         with watchdog(HANG_S):
-            stats = prepare_dataset(
-                fmt,
-                raw,
-                out / "q.parquet",
-                out / "p.parquet",
-                out / "r.parquet",
-                out / "stats.json",
-                dataset="fuzz",
-                out_twins=out / "twins.npy",
-                max_bad_rows=cap,
-                **kw,
+            outputs = SimpleNamespace(
+                queries=out / "q.parquet",
+                passages=out / "p.parquet",
+                qrels=out / "r.parquet",
+                twins=out / "twins.npy",
+                stats=out / "stats.json",
             )
+            job = prepare.PrepareJob("fuzz", fmt, None, cap, "train")
+            stats = prepare.run(SimpleNamespace(raw=raw), outputs, job)
     except InputError as exc:
         msg = str(exc)
         msg.encode("utf-8")  # the message can be written to the rule's log

@@ -10,10 +10,11 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from stages import prepare_dataset
 
+from hnm.beir import BeirSource
 from hnm.io import InputError
-from hnm.loaders import BadRows, BeirSource, iter_medmcqa, iter_pairs
-from hnm.prepare import prepare_dataset
+from hnm.loaders import BadRows, iter_medmcqa, iter_pairs
 
 
 def write_gz(path, lines):
@@ -368,3 +369,15 @@ def test_error_about_a_key_with_a_lone_surrogate_can_be_logged(tmp_path):
     assert msg.startswith(f"{f}:2: unknown line shape object with keys ")
     assert "\\ud83d" in msg and "\\x07" in msg
     msg.encode("utf-8")
+
+
+def test_medmcqa_string_column_with_invalid_utf8_names_the_file(tmp_path):
+    """Found by the long fuzz run: pyarrow raises UnicodeDecodeError while reading such a
+    column; it is an error naming the file and the row reached."""
+    f = tmp_path / "m.parquet"
+    pq.write_table(pa.table({"question": ["QQQQ first", "q1"], "exp": ["e0", "e1"]}), f, compression="none")
+    data = f.read_bytes()
+    assert b"QQQQ" in data  # in the data page and in the column statistics
+    f.write_bytes(data.replace(b"QQQQ", b"\xc1QQQ"))
+    with pytest.raises(InputError, match=rf"^{f}: corrupt parquet after row 0 \(UnicodeDecodeError: "):
+        list(iter_medmcqa(f, BadRows(), Counter()))

@@ -12,12 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from stages import Files, mine_dataset, prepare_dataset, select_negatives
 
+from hnm.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
 from hnm.io import Progress
-from hnm.mine import REASONS, Miner, MiningOptions, mine_dataset, select_negatives
-from hnm.options import PRESETS
-from hnm.prepare import prepare_dataset
-from hnm.search import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
+from hnm.mine import Miner
+from hnm.options import PRESETS, MiningOptions
+from hnm.select import REASONS
 
 
 def original_sample_hn(ranked_ids: list[int], positives: set[int], depth=(2, 100), n_sample=16, rng=None):
@@ -106,7 +107,7 @@ def test_grouping_excludes_every_positive_of_the_same_query_text(tmp_path):
         assert {"1", "3"} <= negs[q]
     assert "0" in negs["train-1"] and "1" not in negs["train-1"]
     assert stats["removed"]["positive_id"] == 3 * 3 + 1 + 1
-    miner = Miner(qp, pp, sp, opts, tmp_path)
+    miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
     assert len(miner.excl_id_keys) == 5  # one key per (group, positive): linear in rows
 
 
@@ -120,7 +121,7 @@ def test_a_query_text_repeated_many_times_is_linear(tmp_path):
     cands = {q: [((q + k) % n, 0.9 - k / 1000) for k in range(30)] for q in range(0, n, 97)}
     qp, pp, cp, sp = _tables(tmp_path, qtexts, positives, passages, cands)
     opts = MiningOptions(**PRESETS["percpos95"])
-    miner = Miner(qp, pp, sp, opts, tmp_path)
+    miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
     assert len(miner.excl_id_keys) == n and len(set(miner.group.tolist())) == 1
     stats = mine_dataset(qp, pp, cp, sp, tmp_path / "o.jsonl", tmp_path / "s.json", opts)
     # every candidate is some row's positive, so all are excluded for the group

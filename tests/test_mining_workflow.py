@@ -85,7 +85,7 @@ def test_switching_preset_or_format_replans_only_mine(demo_run, mining):
     wd, _ = demo_run
     cfg = write_config(wd / "switch.yaml", demo_config(mining=mining))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
-    assert jobs.get("mine") == 16 and set(jobs) <= {"mine", "card", "report", "all"}, jobs
+    assert jobs.get("mine") == 16 and set(jobs) <= {"mine", "plots", "card", "report", "all"}, jobs
 
 
 @pytest.mark.parametrize(

@@ -71,4 +71,4 @@ def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_c
     # turning rescoring off again re-plans mining only: nothing is embedded or searched
     cfg["cross_encoder"] = {"name_or_path": ""}
     jobs = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path / "off.yaml", cfg), "-n", "--cores", "2"))
-    assert set(jobs) <= {"mine", "card", "report", "all"} and jobs.get("mine") == 1, jobs
+    assert set(jobs) <= {"mine", "plots", "card", "report", "all"} and jobs.get("mine") == 1, jobs

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from stages import merge_shards, search_files
 
 from hnm.embed import shard_bounds
-from hnm.search import merge_shards, search_shard
 
 
 @pytest.mark.parametrize("n_rows, n_shards, block", [(0, 3, 4), (10, 3, 4), (100, 7, 8), (5, 4, 1), (64, 2, 32)])
@@ -35,7 +35,7 @@ def _candidates(tmp_path, q, p, n_shards, block, topk, tag, **kw):
         np.save(pf, p[a:b])
         ids.append(tmp_path / f"{tag}_ids{s}.npy")
         scs.append(tmp_path / f"{tag}_sc{s}.npy")
-        search_shard([qf], pf, a, topk, ids[-1], scs[-1], chunk=7, **kw)
+        search_files([qf], pf, a, ids[-1], scs[-1], topk=topk, query_chunk=7, **kw)
     out = tmp_path / f"{tag}_cand.parquet"
     merge_shards(ids, scs, topk, out, chunk=5)
     return out
@@ -164,7 +164,7 @@ def test_twin_queries_search_and_score_with_their_passage_vector(tmp_path):
     """Queries whose text is also a passage are not encoded (zero rows); search and the
     positive scores read the twin passage's vector, so the tables equal those made from
     query files holding that vector."""
-    from hnm.search import positive_scores
+    from hnm.merge import positive_scores
 
     rng = np.random.default_rng(9)
     p = _vectors(rng, 120, 16)
@@ -188,7 +188,7 @@ def test_twin_queries_search_and_score_with_their_passage_vector(tmp_path):
         for s, (a, _) in enumerate(shards):
             ids.append(tmp_path / f"{tag}_ids{s}.npy")
             scs.append(tmp_path / f"{tag}_sc{s}.npy")
-            search_shard([qf], pfiles[s], a, 25, ids[-1], scs[-1], chunk=7, twins=tw, passage_npys=pfiles)
+            search_files([qf], pfiles[s], a, ids[-1], scs[-1], topk=25, query_chunk=7, twins=tw, passage_npys=pfiles)
         merge_shards(ids, scs, 25, tmp_path / f"{tag}.parquet")
         qrels = tmp_path / "qrels.parquet"
         pq.write_table(pq.read_table(tmp_path / f"{tag}.parquet").select(["query_idx", "passage_idx"]), qrels)

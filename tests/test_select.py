@@ -6,9 +6,10 @@ import random
 from collections import Counter
 
 import pytest
+from stages import select_negatives
 
-from hnm.mine import REASONS, MiningOptions, select_negatives
-from hnm.options import PRESETS
+from hnm.options import PRESETS, MiningOptions
+from hnm.select import REASONS
 
 
 def make_case(rng: random.Random, n_cand=100, n_pos=3):

@@ -204,7 +204,7 @@ def test_demo_through_slurm_matches_local_run(tmp_path):
         # squad_pairs has 3 shards and hotpotqa 2: one SLURM job per embed shard
         assert by_rule.count("rule_embed") == 5, by_rule
         assert by_rule.count("rule_search_shard") == 5, by_rule
-        assert "rule_download_hf" not in by_rule and "rule_download_http" not in by_rule
+        assert "rule_download" not in by_rule
 
     for ds in DATASETS:
         a = (local_wd / f"retrieval/original/{ds}.jsonl").read_bytes()

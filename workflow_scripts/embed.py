@@ -1,26 +1,22 @@
 """Snakemake script: embed one shard of a dataset's queries and passages."""
 
-from hnm.embed import embed_shard
+from hnm.embed import EmbedJob, run
 from hnm.io import run_script
+from hnm.options import EmbedOptions, ModelOptions
 
 
 def main(logger):
     sm = snakemake  # noqa: F821
-    embed_shard(
-        sm.input.queries,
-        sm.input.passages,
-        sm.output.queries,
-        sm.output.passages,
+    p = sm.params
+    job = EmbedJob(
+        model=ModelOptions(**p.model),
+        embed=EmbedOptions(block_rows=p.block_rows, precision=p.precision),
         shard=int(sm.wildcards.shard),
         n_shards=int(sm.wildcards.n),
-        model_cfg=sm.params.model,
-        block_rows=sm.params.block_rows,
+        share_twins=p.share_twins,
         threads=sm.threads,
-        logger=logger,
-        out_stats=sm.output.stats,
-        precision=sm.params.precision,
-        twins_path=sm.input.twins if sm.params.share_twins else None,
     )
+    run(sm.input, sm.output, job, logger)
 
 
 run_script(main, snakemake.log[0], "embed")  # noqa: F821

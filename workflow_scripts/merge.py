@@ -1,26 +1,14 @@
 """Snakemake script: merge per-shard top-k into the global candidate table."""
 
 from hnm.io import run_script
-from hnm.search import merge_shards, positive_scores
+from hnm.merge import MergeJob, run
+from hnm.options import SearchOptions
 
 
 def main(logger):
     sm = snakemake  # noqa: F821
-    merge_shards(
-        list(sm.input.ids),
-        list(sm.input.scores),
-        sm.params.topk,
-        sm.output.candidates,
-        chunk=sm.params.query_chunk,
-        logger=logger,
-    )
-    positive_scores(
-        list(sm.input.queries),
-        list(sm.input.passages),
-        sm.input.qrels,
-        sm.output.positive_scores,
-        twins=sm.input.twins if sm.params.share_twins else None,
-    )
+    p = sm.params
+    run(sm.input, sm.output, MergeJob(SearchOptions(topk=p.topk, query_chunk=p.query_chunk), p.share_twins), logger)
 
 
 run_script(main, snakemake.log[0], "merge")  # noqa: F821

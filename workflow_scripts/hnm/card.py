@@ -8,6 +8,7 @@ file was made. Upload the file as the repo's ``README.md`` (see the project READ
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -57,20 +58,25 @@ def describe_search(search: dict) -> str:
     return "exact inner product (faiss IndexFlatIP on CPUs, a torch matmul on a GPU), rescored exactly in float64"
 
 
-def write_card(
-    out_path,
-    dataset: str,
-    mined_file,
-    mine_stats,
-    prepare_stats,
-    source: str,
-    checksum: dict,
-    model: dict,
-    search: dict,
-    mining: dict,
-) -> dict:
-    """Write the card; returns its YAML metadata."""
-    ms, ps = read_json(mine_stats), read_json(prepare_stats)
+@dataclass(frozen=True)
+class CardJob:
+    """What a card states besides the counts in the stats files."""
+
+    dataset: str
+    source: str  # datasets.NAME.source
+    checksum: dict  # md5 / sha256, where the config gives them
+    model: dict  # the model block
+    search: dict  # topk, index (and nlist, nprobe for ivf)
+    mining: dict  # the dataset's effective mining options
+
+
+def run(inputs, outputs, options: CardJob, logger=None) -> dict:
+    """Write the card ``outputs[0]`` for ``inputs.mined`` from its ``inputs.stats`` (mine)
+    and ``inputs.prepare_stats``; returns its YAML metadata."""
+    dataset, source, checksum = options.dataset, options.source, options.checksum
+    model, search, mining = options.model, options.search, options.mining
+    mined_file, out_path = inputs.mined, outputs[0]
+    ms, ps = read_json(inputs.stats), read_json(inputs.prepare_stats)
     fmt = mining["output_format"]
     rows = ms["output_rows"]
     src = describe_source(source)

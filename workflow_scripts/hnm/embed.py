@@ -9,19 +9,19 @@ its block only, never on the number of shards.
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import math
 import os
-import tempfile
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
+from .devices import pick_device
 from .io import Progress, atomic_path, write_json
-from .prepare import passage_text
+from .options import EmbedOptions, ModelOptions
+from .texts import passage_text
 
 
 def shard_bounds(n_rows: int, shard: int, n_shards: int, block_rows: int) -> tuple[int, int]:
@@ -74,65 +74,6 @@ def resolve_model_path(name_or_path: str) -> str:
     return name_or_path
 
 
-_SLOT = None  # the open lock file of this process's GPU slot, held until it exits
-
-
-def gpu_lock_dir() -> Path:
-    return Path(os.environ.get("HARDNEG_GPU_LOCK_DIR") or Path(tempfile.gettempdir()) / f"hardneg-gpu-{os.getuid()}")
-
-
-def acquire_gpu_slot(n_devices: int, lock_dir: Path | None = None, wait: float | None = None) -> int | None:
-    """Take the first free GPU of ``n_devices`` on this machine: an exclusive ``flock`` on
-    ``lock_dir/gpu{i}.lock``, held by the returned open file until the process ends.
-
-    So ``snakemake --cores 16 --resources gpu=4`` runs each of its 4 concurrent GPU jobs
-    on its own GPU. Waits up to ``wait`` seconds (None: forever) for a slot to free."""
-    global _SLOT
-    lock_dir = Path(lock_dir or gpu_lock_dir())
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    deadline = None if wait is None else time.monotonic() + wait
-    while True:
-        for i in range(n_devices):
-            fh = open(lock_dir / f"gpu{i}.lock", "a+")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.close()
-                continue
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"{os.getpid()}\n")
-            fh.flush()
-            _SLOT = fh
-            return i
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
-        time.sleep(0.5)
-
-
-def release_gpu_slot() -> None:
-    global _SLOT
-    if _SLOT is not None:
-        fcntl.flock(_SLOT, fcntl.LOCK_UN)
-        _SLOT.close()
-        _SLOT = None
-
-
-def pick_device() -> str:
-    """``HARDNEG_DEVICE`` if set; else a free GPU of this machine (see acquire_gpu_slot;
-    under SLURM only the job's own GPUs are visible); else the CPU."""
-    import torch
-
-    if os.environ.get("HARDNEG_DEVICE"):
-        return os.environ["HARDNEG_DEVICE"]
-    if not torch.cuda.is_available():
-        return "cpu"
-    n = torch.cuda.device_count()
-    if n == 1:
-        return "cuda:0"
-    return f"cuda:{acquire_gpu_slot(n)}"
-
-
 def resolve_precision(precision: str, device: str) -> str:
     """The dtype vectors are computed in. ``auto``: fp16 on a GPU, fp32 on the CPU.
     An explicit ``fp16`` never falls back to the CPU: such a shard would not match its
@@ -147,26 +88,22 @@ def resolve_precision(precision: str, device: str) -> str:
     return precision
 
 
-def load_model(
-    name_or_path: str,
-    max_seq_length: int,
-    trust_remote_code: bool = False,
-    device: str | None = None,
-    precision: str = "auto",
-    revision: str | None = None,
-):
+def load_model(model_opts: ModelOptions, precision: str = "auto", device: str | None = None):
     """Load a SentenceTransformer: fp16 on a GPU, fp32 on the CPU (``precision`` auto)."""
     from sentence_transformers import SentenceTransformer
 
     device = device or pick_device()
     dtype = resolve_precision(precision, device)
     model = SentenceTransformer(
-        resolve_model_path(name_or_path), device=device, trust_remote_code=trust_remote_code, revision=revision
+        resolve_model_path(model_opts.name_or_path),
+        device=device,
+        trust_remote_code=model_opts.trust_remote_code,
+        revision=model_opts.revision or None,
     )
     if dtype == "fp16":
         model.half()
     try:
-        model.max_seq_length = max_seq_length
+        model.max_seq_length = model_opts.max_seq_length
     except AttributeError:
         # e.g. StaticEmbedding (model2vec / static-retrieval models): no sequence limit
         # to set, since such a model never truncates
@@ -219,6 +156,7 @@ def encode_blocks(
     model,
     texts: list[str],
     out_path,
+    *,
     block_rows: int,
     batch_size: int,
     prompt: str | None,
@@ -269,39 +207,32 @@ def encode_blocks(
     return truncated
 
 
-def embed_shard(
-    queries_path,
-    passages_path,
-    out_queries,
-    out_passages,
-    shard: int,
-    n_shards: int,
-    model_cfg: dict,
-    block_rows: int,
-    threads: int = 1,
-    logger=None,
-    out_stats=None,
-    precision: str = "auto",
-    twins_path=None,
-) -> dict:
-    """Embed shard ``shard`` of both the queries and the passages of one dataset.
+@dataclass(frozen=True)
+class EmbedJob:
+    """One embed job: the model and embed settings, and which shard it is."""
 
-    With ``twins_path`` (``query_twins.npy``; only when the query and passage prompts are
-    equal), queries whose text is also a passage are not encoded: searching and scoring
-    read their twin passage's vector instead."""
+    model: ModelOptions
+    embed: EmbedOptions
+    shard: int
+    n_shards: int
+    share_twins: bool  # queries that are also passages take that passage's vector
+    threads: int
+
+
+def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
+    """Embed shard ``options.shard`` of both ``inputs.queries`` and ``inputs.passages``
+    (prepare's tables) into ``outputs.queries`` / ``outputs.passages`` (.npy), with
+    ``outputs.stats``. With ``share_twins``, queries whose text is also a passage
+    (``inputs.twins``) are not encoded: search and scoring read their twin's vector."""
     import torch
 
-    torch.set_num_threads(max(1, threads))
-    model = load_model(
-        model_cfg["name_or_path"],
-        model_cfg["max_seq_length"],
-        trust_remote_code=model_cfg.get("trust_remote_code", False),
-        precision=precision,
-        revision=model_cfg.get("revision") or None,
-    )
-    kind = claim_vector_kind(Path(out_queries).parent, model)
+    m, block_rows = options.model, options.embed.block_rows
+    shard, n_shards = options.shard, options.n_shards
+    torch.set_num_threads(max(1, options.threads))
+    model = load_model(m, options.embed.precision)
+    kind = claim_vector_kind(Path(outputs.queries).parent, model)
     if logger:
-        logger.info("model %s on %s (dim %d, %s)", model_cfg["name_or_path"], model.device, embedding_dim(model), kind)
+        logger.info("model %s on %s (dim %d, %s)", m.name_or_path, model.device, embedding_dim(model), kind)
     limit = model.max_seq_length
     stats = {
         "device": str(model.device),
@@ -309,20 +240,29 @@ def embed_shard(
         "max_seq_length": limit if limit and math.isfinite(limit) else None,
     }
     for side, path, out, prompt in (
-        ("queries", queries_path, out_queries, model_cfg.get("query_prompt")),
-        ("passages", passages_path, out_passages, model_cfg.get("passage_prompt")),
+        ("queries", inputs.queries, outputs.queries, m.query_prompt),
+        ("passages", inputs.passages, outputs.passages, m.passage_prompt),
     ):
         first, texts = shard_texts(path, side, shard, n_shards, block_rows)
         skip = None
-        if side == "queries" and twins_path is not None:
-            skip = np.load(twins_path, mmap_mode="r")[first : first + len(texts)] >= 0
+        if side == "queries" and options.share_twins:
+            skip = np.load(inputs.twins, mmap_mode="r")[first : first + len(texts)] >= 0
         label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
-        n_trunc = encode_blocks(model, texts, out, block_rows, model_cfg["batch_size"], prompt, logger, label, skip)
+        n_trunc = encode_blocks(
+            model,
+            texts,
+            out,
+            block_rows=block_rows,
+            batch_size=m.batch_size,
+            prompt=prompt,
+            logger=logger,
+            label=label,
+            skip=skip,
+        )
         stats[side] = {"first_row": first, "rows": len(texts), "truncated": n_trunc}
         if skip is not None:
             stats[side]["shared_with_passages"] = int(skip.sum())
             if logger:
                 logger.info("%s: %d rows take their twin passage's vector", label, stats[side]["shared_with_passages"])
-    if out_stats:
-        write_json(out_stats, stats)
+    write_json(outputs.stats, stats)
     return stats

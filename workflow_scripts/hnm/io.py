@@ -11,8 +11,6 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
-
 
 class InputError(ValueError):
     """Bad input data. The message names the file (and line, where there is one)."""
@@ -133,14 +131,3 @@ class Progress:
     def finish(self) -> None:
         if self.logger is not None:
             self.logger.info("%s (done)", self.line(1.0 if self.total is None else None))
-
-
-_HASH_KEYS = ("hardneg-text-k1.", "hardneg-text-k2.")  # 16 bytes each (SipHash keys)
-
-
-def text_hashes(texts) -> np.ndarray:
-    """(n, 2) uint64: a 128-bit hash of each string (two SipHash-2-4 keys)."""
-    from pandas.util import hash_array
-
-    values = np.asarray(texts, dtype=object)
-    return np.stack([hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS], axis=1)

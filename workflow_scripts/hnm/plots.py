@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .io import atomic_path, read_json
-from .mine import REASONS
+from .options import PLOTS
+from .select import REASONS
 
-PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")
 COLORS = {"positives": "#2b8a3e", "negatives": "#c92a2a", "candidates": "#868e96"}
 
 
@@ -138,10 +138,12 @@ def plot_truncation(embed_stats: list[dict], path, dataset: str) -> None:
     _save(fig, path)
 
 
-def dataset_plots(mine_stats, prepare_stats, embed_stats: list, out: dict, dataset: str) -> None:
-    """Write every plot of one dataset; ``out`` maps a name of PLOTS to its path."""
-    mine, prep = read_json(mine_stats), read_json(prepare_stats)
-    emb = [read_json(p) for p in embed_stats]
+def run(inputs, outputs, dataset: str, logger=None) -> None:
+    """Every plot of one dataset (``outputs`` has one path per name of PLOTS) from its
+    ``inputs.mine_stats``, ``inputs.prepare_stats`` and every ``inputs.embed_stats``."""
+    mine, prep = read_json(inputs.mine_stats), read_json(inputs.prepare_stats)
+    emb = [read_json(p) for p in inputs.embed_stats]
+    out = {name: getattr(outputs, name) for name in PLOTS}
     plot_scores(mine, out["scores"], dataset)
     plot_negatives_per_query(mine, out["negatives_per_query"], dataset)
     plot_negative_ranks(mine, out["negative_ranks"], dataset)

@@ -9,26 +9,23 @@ Tables (row order is meaningful and stable):
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import InputError, Progress, atomic_path, text_hashes, write_json
-from .loaders import BadRows, BeirSource, PairRow, iter_medmcqa, iter_pairs
+from .beir import BeirSource
+from .io import InputError, Progress, atomic_path, write_json
+from .loaders import BadRows, PairRow, iter_medmcqa, iter_pairs
+from .texts import passage_text, text_hashes
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
 PASSAGE_SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
 QREL_SCHEMA = pa.schema([("query_idx", pa.int64()), ("passage_idx", pa.int64())])
-
-
-def passage_text(title: str, text: str) -> str:
-    """The text that is embedded and compared: ``title + " " + text``, the space only
-    when the title is non-empty (the seed always added it, giving a leading space)."""
-    return f"{title} {text}" if title else text
 
 
 class TableWriter:
@@ -85,34 +82,44 @@ class Tables:
         return False
 
 
-def _digest(title: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{title}\x1f{text}".encode(), digest_size=16).digest()
+def _passage_keys(rows: list[PairRow]) -> list[int]:
+    """A 128-bit key of each positive's ``title + text`` of ``rows``, in order (one
+    ``text_hashes`` call per batch)."""
+    h = text_hashes([f"{title}\x1f{text}" for row in rows for title, text in row.positives])
+    return [(int(a) << 64) | int(b) for a, b in h.tolist()]
 
 
-def build_pair_tables(rows: Iterable[PairRow], tables: Tables) -> Counter:
+def build_pair_tables(rows: Iterable[PairRow], tables: Tables, batch_rows: int = 8192) -> Counter:
     """Write tables for pair-like data (``pairs``, ``medmcqa``).
 
     The corpus is the set of all positives, deduplicated by exact ``title + text``
     (first copy wins, docid = that copy's row index). Queries are not deduplicated;
     query ids are ``train-<line index>``.
     """
-    seen: dict[bytes, int] = {}
+    seen: dict[int, int] = {}
     counts: Counter = Counter()
-    for row in rows:
-        qidx = tables.queries.append(f"train-{row.index}", row.query)
-        mine: set[int] = set()
-        for title, text in row.positives:
-            key = _digest(title, text)
-            pidx = seen.get(key)
-            if pidx is None:
-                pidx = tables.passages.append(str(tables.passages.rows), title, text)
-                seen[key] = pidx
-            if pidx in mine:
-                counts["duplicate_positive_in_row"] += 1
-                continue
-            mine.add(pidx)
-            tables.qrels.append(qidx, pidx)
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, batch_rows)):
+        keys = iter(_passage_keys(batch))
+        for row in batch:
+            _add_pair_row(row, keys, seen, tables, counts)
     return counts
+
+
+def _add_pair_row(row: PairRow, keys, seen: dict, tables: Tables, counts: Counter) -> None:
+    qidx = tables.queries.append(f"train-{row.index}", row.query)
+    mine: set[int] = set()
+    for title, text in row.positives:
+        key = next(keys)
+        pidx = seen.get(key)
+        if pidx is None:
+            pidx = tables.passages.append(str(tables.passages.rows), title, text)
+            seen[key] = pidx
+        if pidx in mine:
+            counts["duplicate_positive_in_row"] += 1
+            continue
+        mine.add(pidx)
+        tables.qrels.append(qidx, pidx)
 
 
 def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows, logger=None) -> Counter:
@@ -267,25 +274,26 @@ def write_twins(out_path, twins: np.ndarray) -> None:
         np.save(fh, twins)
 
 
-def prepare_dataset(
-    fmt: str,
-    raw_path,
-    out_queries,
-    out_passages,
-    out_qrels,
-    out_stats,
-    dataset: str,
-    out_twins=None,
-    max_rows: int | None = None,
-    max_bad_rows: int = 0,
-    qrels_split: str = "train",
-    logger=None,
-) -> dict:
-    """Run the loader for ``fmt`` and write the normalized tables and stats."""
-    bad = BadRows(cap=max_bad_rows)
+@dataclass(frozen=True)
+class PrepareJob:
+    """A dataset's prepare settings (``datasets.NAME`` keys; defaults in
+    :class:`hnm.options.DatasetOptions` and :class:`hnm.options.PrepareOptions`)."""
+
+    dataset: str
+    format: str
+    max_rows: int | None
+    max_bad_rows: int
+    qrels_split: str
+
+
+def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
+    """Run the loader of the dataset's format on ``inputs.raw``; write ``outputs.queries``,
+    ``passages``, ``qrels`` (parquet), ``twins`` (query_twins.npy) and ``stats``."""
+    fmt, raw_path, dataset, max_rows = options.format, inputs.raw, options.dataset, options.max_rows
+    bad = BadRows(cap=options.max_bad_rows)
     dropped: Counter = Counter()
     progress = Progress(logger, f"{dataset}: prepare", total=max_rows, unit="rows")
-    with Tables(out_queries, out_passages, out_qrels) as tables:
+    with Tables(outputs.queries, outputs.passages, outputs.qrels) as tables:
         if fmt == "pairs":
             extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows, progress), tables)
             accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
@@ -293,10 +301,11 @@ def prepare_dataset(
             extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows, progress), tables)
             accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
         elif fmt == "beir":
-            src = BeirSource(raw_path, qrels_split)
+            src = BeirSource(raw_path, options.qrels_split)
             extra = build_beir_tables(src, tables, bad, logger)
             dropped.update(src.dropped)
-            dropped["blank_line"] += sum(src.blank.values())
+            if sum(src.blank.values()):
+                dropped["blank_line"] += sum(src.blank.values())
             accounting = beir_accounting(src, extra, bad, tables)
         else:
             raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa or beir)")
@@ -322,11 +331,10 @@ def prepare_dataset(
         check_accounting(accounting)
         progress.done = stats["rows_read"]
         progress.finish()
-    if out_twins is not None:
-        twins = query_twins(out_queries, out_passages)
-        stats["queries_also_passages"] = int((twins >= 0).sum())
-        write_twins(out_twins, twins)
-    write_json(out_stats, stats)
+    twins = query_twins(outputs.queries, outputs.passages)
+    stats["queries_also_passages"] = int((twins >= 0).sum())
+    write_twins(outputs.twins, twins)
+    write_json(outputs.stats, stats)
     if logger:
         logger.info(
             "%s: %d rows read -> %d queries, %d passages, %d qrels; dropped %s; bad rows skipped %s",

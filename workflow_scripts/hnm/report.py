@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import html
+from dataclasses import dataclass
 
 from .io import atomic_path, read_json
 
@@ -119,4 +120,18 @@ def write_summary(prepare_stats: list[str], mine_stats: list[str], benchmarks: d
         )
         with atomic_path(out_html) as tmp:
             tmp.write_text(page, encoding="utf-8")
+    return text
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    benchmarks: dict  # {dataset: {stage: [benchmark files]}}
+
+
+def run(inputs, outputs, options: ReportJob, logger=None) -> str:
+    """``outputs.markdown`` and ``outputs.html``: one row per dataset, from every dataset's
+    ``inputs.prepare`` and ``inputs.mine`` stats and its jobs' benchmark files."""
+    text = write_summary(list(inputs.prepare), list(inputs.mine), options.benchmarks, outputs.markdown, outputs.html)
+    if logger:
+        logger.info("wrote %s and %s", outputs.markdown, outputs.html)
     return text

@@ -9,22 +9,41 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .embed import pick_device, resolve_model_path
+from .candidates import CANDIDATE_SCHEMA, QueryRun, iter_query_runs, ranks_within, write_positive_scores
+from .devices import pick_device
+from .embed import resolve_model_path
 from .io import atomic_path
-from .mine import Passages
-from .prepare import passage_text
-from .search import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
+from .options import CrossEncoderOptions
+from .texts import passage_text
 
 
-def load_cross_encoder(cfg: dict):
+class Passages:
+    """Random access to the whole passages table by row index."""
+
+    def __init__(self, path):
+        t = pq.read_table(path)
+        self.docid = t.column("docid")
+        self.title = t.column("title")
+        self.text = t.column("text")
+
+    def take(self, idx) -> tuple[list[str], list[str], list[str]]:
+        idx = pa.array(np.asarray(idx, dtype=np.int64))
+        return (
+            self.docid.take(idx).to_pylist(),
+            self.title.take(idx).to_pylist(),
+            self.text.take(idx).to_pylist(),
+        )
+
+
+def load_cross_encoder(opts: CrossEncoderOptions):
     from sentence_transformers import CrossEncoder
 
     device = pick_device()
     model = CrossEncoder(
-        resolve_model_path(cfg["name_or_path"]),
+        resolve_model_path(opts.name_or_path),
         device=device,
-        max_length=cfg["max_length"],
-        trust_remote_code=cfg.get("trust_remote_code", False),
+        max_length=opts.max_length,
+        trust_remote_code=opts.trust_remote_code,
     )
     if device.startswith("cuda"):
         model.model.half()
@@ -40,34 +59,25 @@ def score_pairs(model, qtexts: list[str], passages: Passages, qi: np.ndarray, pi
     return np.asarray(model.predict(pairs, batch_size=batch_size, show_progress_bar=False), dtype=np.float32)
 
 
-def rescore(
-    queries_path, passages_path, candidates_path, positives_path, out_candidates, out_positives, cfg: dict, logger=None
-) -> None:
-    """Write re-ranked candidates and positive scores, both scored by the cross-encoder."""
-    model = load_cross_encoder(cfg)
-    qtexts = pq.read_table(queries_path, columns=["text"]).column("text").to_pylist()
-    passages = Passages(passages_path)
-    pf = pq.ParquetFile(candidates_path)
-    with atomic_path(out_candidates) as tmp, pq.ParquetWriter(tmp, CANDIDATE_SCHEMA, compression="zstd") as w:
-        for rg in range(pf.num_row_groups):  # one row group = whole queries (see merge_shards)
-            t = pf.read_row_group(rg)
-            qi = t.column("query_idx").to_numpy()
-            pi = t.column("passage_idx").to_numpy()
-            scores = score_pairs(model, qtexts, passages, qi, pi, cfg["batch_size"])
+def run(inputs, outputs, options: CrossEncoderOptions, logger=None) -> None:
+    """``outputs.candidates`` (re-ranked) and ``outputs.positive_scores``, both scored by
+    the cross-encoder, from merge's ``inputs.candidates`` and ``inputs.positive_scores``."""
+    model = load_cross_encoder(options)
+    qtexts = pq.read_table(inputs.queries, columns=["text"]).column("text").to_pylist()
+    passages = Passages(inputs.passages)
+    n_groups = pq.ParquetFile(inputs.candidates).num_row_groups
+    with atomic_path(outputs.candidates) as tmp, pq.ParquetWriter(tmp, CANDIDATE_SCHEMA, compression="zstd") as w:
+        for i, run_ in enumerate(iter_query_runs(inputs.candidates)):
+            qi, pi = run_.query_idx, run_.passage_idx
+            scores = score_pairs(model, qtexts, passages, qi, pi, options.batch_size)
             # re-rank within each query by (-score, passage_idx), as the merge orders them
             order = np.lexsort((pi, -scores.astype(np.float64), qi))
             qi, pi, scores = qi[order], pi[order], scores[order]
-            starts = np.r_[0, np.flatnonzero(np.diff(qi)) + 1]
-            rank = np.arange(len(qi)) - np.repeat(starts, np.diff(np.r_[starts, len(qi)]))
-            w.write_table(
-                pa.table([qi, rank.astype(np.int32), pi, scores], schema=CANDIDATE_SCHEMA),
-                row_group_size=max(1, len(qi)),
-            )
+            w.write_table(QueryRun(qi, ranks_within(qi), pi, scores).table(), row_group_size=max(1, len(qi)))
             if logger:
-                logger.info("rescored row group %d/%d (%d pairs)", rg + 1, pf.num_row_groups, len(qi))
-    pos = pq.read_table(positives_path)
+                logger.info("rescored run %d (of about %d row groups, %d pairs)", i + 1, n_groups, len(qi))
+    pos = pq.read_table(inputs.positive_scores)
     pq_i = pos.column("query_idx").to_numpy()
     pp_i = pos.column("passage_idx").to_numpy()
-    pscores = score_pairs(model, qtexts, passages, pq_i, pp_i, cfg["batch_size"])
-    with atomic_path(out_positives) as tmp:
-        pq.write_table(pa.table([pq_i, pp_i, pscores], schema=POSITIVE_SCHEMA), tmp)
+    pscores = score_pairs(model, qtexts, passages, pq_i, pp_i, options.batch_size)
+    write_positive_scores(outputs.positive_scores, pq_i, pp_i, pscores)

@@ -11,17 +11,13 @@ lists gives the same global top-k for 1 shard or many.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from .io import Progress, atomic_path
-
-CANDIDATE_SCHEMA = pa.schema(
-    [("query_idx", pa.int64()), ("rank", pa.int32()), ("passage_idx", pa.int64()), ("score", pa.float32())]
-)
-POSITIVE_SCHEMA = pa.schema([("query_idx", pa.int64()), ("passage_idx", pa.int64()), ("score", pa.float32())])
+from .devices import pick_device
+from .io import Progress, atomic_path, read_json
+from .options import SearchOptions
 
 
 def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -70,23 +66,6 @@ def order_candidates(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.nd
     key_id = np.where(pad, np.iinfo(np.int64).max, ids)
     order = np.lexsort((key_id, -scores.astype(np.float64)), axis=-1)[:, :k]
     return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
-
-
-def search_device(setting: str = "auto") -> str:
-    """Where the first-stage search runs: ``cpu`` (faiss) or a torch CUDA device.
-
-    ``auto`` takes the GPU when torch is importable and sees one (``HARDNEG_DEVICE``
-    overrides, as for embedding), else faiss on the CPU."""
-    if setting != "auto":
-        return setting
-    env = os.environ.get("HARDNEG_DEVICE")
-    if env:
-        return env
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def ivf_nlist(n: int, nlist: int | str = "auto") -> int:
@@ -191,33 +170,32 @@ def search_shard(
     query_npys,
     passage_npy,
     passage_offset: int,
-    topk: int,
-    out_ids,
-    out_scores,
-    overfetch: int = 16,
-    chunk: int = 4096,
-    threads: int = 1,
+    outputs,
+    options: SearchOptions,
+    *,
     logger=None,
-    device: str = "cpu",
-    index: str = "flat",
-    nlist="auto",
-    nprobe="auto",
     twins=None,
     passage_npys=None,
 ) -> None:
-    """Top-``topk`` passages of one shard for every query; global passage indices.
+    """Top-``options.topk`` passages of one shard (``passage_npy``, whose first row is
+    passage ``passage_offset``) for every query; ``outputs.ids`` / ``outputs.scores`` hold
+    global passage indices and exact scores.
 
     ``twins`` (``query_twins.npy``, with every passage shard in ``passage_npys``): queries
     whose text is also a passage are searched with that passage's vector.
 
-    ``device`` ``cpu`` searches with faiss, anything else (``cuda``, ``cuda:1``, or
-    ``torch-cpu`` for the torch path on the CPU) with torch. Either way the over-fetched
-    candidates are rescored exactly and ordered by ``(-score, passage_idx)``. ``index``
-    ``ivf`` (faiss on the CPU only) searches approximately, for CPU-only runs at scale."""
+    ``options.device`` ``cpu`` searches with faiss, anything else (``cuda``, ``cuda:1``, or
+    ``torch-cpu`` for the torch path on the CPU) with torch; ``auto`` picks the job's GPU if
+    it has one. Either way the over-fetched candidates are rescored exactly and ordered by
+    ``(-score, passage_idx)``. ``index`` ``ivf`` (faiss on the CPU only) searches
+    approximately, for CPU-only runs at scale."""
+    o = options
+    topk, chunk, threads, index = o.topk, o.query_chunk, o.threads, o.index
+    device = pick_device(o.device)
     p = np.ascontiguousarray(np.load(passage_npy), dtype=np.float32)
     qm = QueryVectors(query_npys, twins, passage_npys)
     n_q = len(qm)
-    with atomic_path(out_ids) as tmp_ids, atomic_path(out_scores) as tmp_sc:
+    with atomic_path(outputs.ids) as tmp_ids, atomic_path(outputs.scores) as tmp_sc:
         ids_out = np.lib.format.open_memmap(tmp_ids, mode="w+", dtype=np.int64, shape=(n_q, topk))
         sc_out = np.lib.format.open_memmap(tmp_sc, mode="w+", dtype=np.float32, shape=(n_q, topk))
         ids_out[:] = -1
@@ -228,7 +206,7 @@ def search_shard(
         progress = Progress(logger, f"search vs {len(p)} passages", total=len(firsts), unit="queries")
         if len(p):
             if device == "cpu" or index == "ivf":
-                searcher = FaissIndex(p, threads, index, nlist, nprobe)
+                searcher = FaissIndex(p, threads, index, o.nlist, o.nprobe)
                 what = f"faiss {searcher.description} on the CPU"
             else:
                 searcher = TorchFlat(p, "cpu" if device == "torch-cpu" else device, threads)
@@ -236,7 +214,7 @@ def search_shard(
             if logger:
                 logger.info("searching %d passages with %s", len(p), what)
                 logger.info("%d distinct query vectors among %d queries", len(firsts), n_q)
-            m = min(topk + overfetch, len(p))
+            m = min(topk + o.overfetch, len(p))
             for s in range(0, len(firsts), chunk):
                 rows = firsts[s : s + chunk]
                 q = qm.take(rows)
@@ -305,44 +283,25 @@ class QueryVectors(ShardedMatrix):
         return out
 
 
-def merge_shards(shard_ids, shard_scores, topk: int, out_candidates, chunk: int = 4096, logger=None) -> int:
-    """Merge per-shard top-k lists into ``candidates.parquet`` (one row group per chunk
-    of queries, so readers can stream whole queries)."""
-    ids_parts = [np.load(p, mmap_mode="r") for p in shard_ids]
-    sc_parts = [np.load(p, mmap_mode="r") for p in shard_scores]
-    n_q = ids_parts[0].shape[0]
-    rows = 0
-    with atomic_path(out_candidates) as tmp:
-        with pq.ParquetWriter(tmp, CANDIDATE_SCHEMA, compression="zstd") as w:
-            for s in range(0, n_q, chunk):
-                ids = np.concatenate([a[s : s + chunk] for a in ids_parts], axis=1)
-                scs = np.concatenate([a[s : s + chunk] for a in sc_parts], axis=1)
-                ids, scs = order_candidates(ids, scs, topk)
-                valid = ids >= 0
-                qidx = np.broadcast_to(np.arange(s, s + len(ids))[:, None], ids.shape)
-                rank = np.broadcast_to(np.arange(ids.shape[1], dtype=np.int32)[None, :], ids.shape)
-                t = pa.table(
-                    [pa.array(qidx[valid]), pa.array(rank[valid]), pa.array(ids[valid]), pa.array(scs[valid])],
-                    schema=CANDIDATE_SCHEMA,
-                )
-                w.write_table(t, row_group_size=max(1, t.num_rows))
-                rows += t.num_rows
-        if logger:
-            logger.info("merged %d shard(s): %d queries, %d candidate rows", len(shard_ids), n_q, rows)
-    return rows
+@dataclass(frozen=True)
+class SearchJob:
+    """One search job: the search settings, and whether queries share twin vectors."""
+
+    search: SearchOptions
+    share_twins: bool
 
 
-def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536, twins=None) -> None:
-    """Score every (query, positive) pair with the same vectors, exactly as candidates."""
-    qm = QueryVectors(query_npys, twins, passage_npys)
-    pm = qm.passages or ShardedMatrix(passage_npys)
-    qrels = pq.read_table(qrels_path)
-    qi = qrels.column("query_idx").to_numpy()
-    pi = qrels.column("passage_idx").to_numpy()
-    scores = np.empty(len(qi), dtype=np.float32)
-    for s in range(0, len(qi), chunk):
-        a = qm.take(qi[s : s + chunk]).astype(np.float64)
-        b = pm.take(pi[s : s + chunk]).astype(np.float64)
-        scores[s : s + chunk] = pair_dot(a, b).astype(np.float32)
-    with atomic_path(out_path) as tmp:
-        pq.write_table(pa.table([qi, pi, scores], schema=POSITIVE_SCHEMA), tmp)
+def run(inputs, outputs, options: SearchJob, logger=None) -> None:
+    """Search ``inputs.passages`` (this shard's vectors; ``inputs.stats`` is its embed stats,
+    which give its first row) with every query shard ``inputs.queries``."""
+    offset = read_json(inputs.stats)["passages"]["first_row"]
+    search_shard(
+        list(inputs.queries),
+        inputs.passages,
+        offset,
+        outputs,
+        options.search,
+        logger=logger,
+        twins=inputs.twins if options.share_twins else None,
+        passage_npys=list(inputs.all_passages),
+    )

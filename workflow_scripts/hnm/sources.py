@@ -125,6 +125,7 @@ def download_http(
     dataset: str,
     md5=None,
     sha256=None,
+    *,
     tries: int = 5,
     timeout: float = 30.0,
     backoff: float = 2.0,

@@ -1,0 +1,84 @@
+"""Test helpers: each stage's ``run(inputs, outputs, options, logger)`` called with plain
+paths, as the Snakemake scripts call it with the rule's named inputs and outputs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from hnm import embed, merge, mine, prepare, search
+from hnm.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
+from hnm.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
+
+Files = SimpleNamespace
+
+
+def prepare_dataset(fmt, raw, out_q, out_p, out_r, out_stats, dataset="d", **kw) -> dict:
+    """Prepare ``raw``; ``kw``: max_rows, max_bad_rows, qrels_split, out_twins."""
+    twins = kw.pop("out_twins", None) or Path(out_stats).with_name(Path(out_stats).stem + ".twins.npy")
+    job = prepare.PrepareJob(
+        dataset, fmt, kw.pop("max_rows", None), kw.pop("max_bad_rows", 0), kw.pop("qrels_split", "train")
+    )
+    assert not kw, kw
+    outputs = Files(queries=out_q, passages=out_p, qrels=out_r, twins=twins, stats=out_stats)
+    return prepare.run(Files(raw=raw), outputs, job)
+
+
+def embed_shard(queries, passages, out_q, out_p, model: dict, *, shard=0, n_shards=1, block_rows=8192, threads=1):
+    """Embed one shard (no twin sharing); stats next to ``out_q``."""
+    job = embed.EmbedJob(
+        ModelOptions(**model), EmbedOptions(block_rows=block_rows), shard, n_shards, share_twins=False, threads=threads
+    )
+    stats = Path(out_q).with_name(Path(out_q).stem + ".stats.json")
+    return embed.run(Files(queries=queries, passages=passages), Files(queries=out_q, passages=out_p, stats=stats), job)
+
+
+def search_files(query_npys, passage_npy, offset, out_ids, out_scores, *, twins=None, passage_npys=None, **opts):
+    """search.search_shard with SearchOptions(**opts) (``device`` defaults to ``cpu``)."""
+    opts.setdefault("device", "cpu")
+    search.search_shard(
+        query_npys,
+        passage_npy,
+        offset,
+        Files(ids=out_ids, scores=out_scores),
+        SearchOptions(**opts),
+        twins=twins,
+        passage_npys=passage_npys,
+    )
+
+
+def merge_shards(ids, scores, topk, out, chunk=4096) -> int:
+    return merge.merge_shards(ids, scores, out, topk=topk, chunk=chunk)
+
+
+def mine_dataset(queries, passages, candidates, positive_scores, out, stats, opts: MiningOptions, dataset="") -> dict:
+    inputs = Files(queries=queries, passages=passages, candidates=candidates, positive_scores=positive_scores)
+    return mine.run(inputs, Files(mined=out, stats=stats), mine.MineJob(dataset, opts))
+
+
+def select_negatives(
+    query_id, query_text, cand_ids, cand_scores, cand_texts, positive_ids, positive_texts, positive_score, opts, removed
+) -> list[int]:
+    """One query through select_candidates: the positions (into the ranked candidate
+    list) of the chosen negatives. ``removed`` (a Counter) is incremented per reason."""
+    m = len(cand_ids)
+    ids = np.asarray(cand_ids, dtype=np.int64)
+    arrays = CandidateArrays(
+        cq=np.zeros(m, dtype=np.int64),
+        rank=np.arange(m),
+        scores=np.asarray(cand_scores, dtype=np.float64),
+        excl_id=np.isin(ids, list(positive_ids)),
+        excl_text=np.asarray([t in positive_texts for t in cand_texts], dtype=bool),
+        is_query_text=np.asarray([t == query_text for t in cand_texts], dtype=bool),
+        margin=np.full(m, np.nan if positive_score is None else positive_score),
+        keys=sample_keys(np.full(m, query_seeds(opts.seed, [query_id])[0]), ids),
+    )
+    chosen, reason = select_candidates(arrays, 1, opts)
+    counts: Counter = removed
+    for code, count in enumerate(count_reasons(reason)[1:], start=1):
+        if count:
+            counts[REASONS[code - 1]] += int(count)
+    return chosen.tolist()

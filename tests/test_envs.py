@@ -1,0 +1,128 @@
+"""Every rule's conda env holds what its code imports (checked statically: conda cannot be
+reached here). From each rule's script, every module of ``hnm`` it reaches is read, with
+the imports inside functions too, so a lazy import on a path the rule takes counts. An
+import guarded by ``except ImportError`` is optional and needs no package. The check is per
+module, so an env may hold a package that a module reached imports on a path the rule never
+takes (the card rule reaches hnm.sources, whose hub download imports huggingface_hub)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+# import name -> conda (or pip) package name
+PACKAGES = {
+    "numpy": "numpy",
+    "pyarrow": "pyarrow",
+    "pandas": "pandas",
+    "yaml": "pyyaml",
+    "matplotlib": "matplotlib-base",
+    "faiss": "faiss-cpu",
+    "torch": "torch",
+    "sentence_transformers": "sentence-transformers",
+    "transformers": "transformers",
+    "huggingface_hub": "huggingface_hub",
+}
+SCRIPTS = REPO / "workflow_scripts"
+
+
+def _optional(node: ast.AST, parents: dict) -> bool:
+    """Inside a ``try`` whose handlers catch ImportError."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.Try):
+            for h in node.handlers:
+                names = [h.type] if not isinstance(h.type, ast.Tuple) else h.type.elts
+                if any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names):
+                    return True
+    return False
+
+
+def imports_of(path) -> tuple[set[str], set[str]]:
+    """(third-party top-level names, hnm modules) imported anywhere in ``path``."""
+    tree = ast.parse(path.read_text())
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    third, local = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # from .x import y (inside hnm)
+                names = [f"hnm.{node.module}"] if node.module else [f"hnm.{a.name}" for a in node.names]
+            else:
+                names = [node.module]
+        else:
+            continue
+        for name in names:
+            if name.startswith("hnm."):
+                local.add(name.split(".")[1])
+            elif name == "hnm":
+                local |= {a.name for a in node.names}
+            elif name.split(".")[0] not in sys.stdlib_module_names and not _optional(node, parents):
+                third.add(name.split(".")[0])
+    return third, local
+
+
+def reached_imports(script) -> set[str]:
+    third, todo = imports_of(script)
+    seen: set[str] = set()
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        t, more = imports_of(SCRIPTS / "hnm" / f"{mod}.py")
+        third |= t
+        todo |= more - seen
+    return third
+
+
+def rules():
+    text = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    for block in text.split("\nrule ")[1:]:
+        name = block.split(":", 1)[0]
+        env = re.search(r'conda:\s*\n\s*"\.\./(envs/[^"]+)"', block).group(1)
+        script = re.search(r'script:\s*\n\s*"\.\./(workflow_scripts/[^"]+)"', block).group(1)
+        yield name, REPO / env, REPO / script
+
+
+def env_packages(path) -> set[str]:
+    deps = yaml.safe_load(path.read_text())["dependencies"]
+    names = set()
+    for d in deps:
+        for spec in d["pip"] if isinstance(d, dict) else [d]:
+            names.add(re.split(r"[=<>! ]", spec, maxsplit=1)[0].lower())
+    return names
+
+
+RULES = list(rules())
+
+
+@pytest.mark.parametrize("name, env, script", RULES, ids=[r[0] for r in RULES])
+def test_rule_env_holds_what_its_code_imports(name, env, script):
+    needed = reached_imports(script)
+    unknown = needed - set(PACKAGES)
+    assert not unknown, f"rule {name}: add {unknown} to PACKAGES (import name -> package)"
+    missing = {PACKAGES[m] for m in needed} - env_packages(env)
+    assert not missing, f"rule {name}: {env.name} lacks {sorted(missing)} (its code imports them)"
+
+
+def test_every_env_pins_python_and_each_package():
+    for env in sorted((REPO / "envs").glob("*.yaml")):
+        deps = yaml.safe_load(env.read_text())["dependencies"]
+        specs = [s for d in deps for s in (d["pip"] if isinstance(d, dict) else [d]) if s != "pip"]
+        assert "python=3.11" in specs, env.name
+        assert all(re.search(r"==?\d", s) for s in specs), (env.name, specs)
+
+
+def test_the_check_sees_lazy_imports():
+    """embed imports torch inside a function; search imports faiss inside a method."""
+    assert {"torch", "sentence_transformers", "numpy", "pyarrow"} <= reached_imports(SCRIPTS / "embed.py")
+    assert {"faiss", "numpy"} <= reached_imports(SCRIPTS / "search.py")
+    assert "torch" not in reached_imports(SCRIPTS / "download.py")

@@ -1,0 +1,21 @@
+"""Texts as every stage sees them: the embedded passage text and 128-bit text hashes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_HASH_KEYS = ("hardneg-text-k1.", "hardneg-text-k2.")  # 16 bytes each (SipHash keys)
+
+
+def passage_text(title: str, text: str) -> str:
+    """The text that is embedded and compared: ``title + " " + text``, the space only
+    when the title is non-empty (the seed always added it, giving a leading space)."""
+    return f"{title} {text}" if title else text
+
+
+def text_hashes(texts) -> np.ndarray:
+    """(n, 2) uint64: a 128-bit hash of each string (two SipHash-2-4 keys)."""
+    from pandas.util import hash_array
+
+    values = np.asarray(texts, dtype=object)
+    return np.stack([hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS], axis=1)
