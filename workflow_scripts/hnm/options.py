@@ -2,7 +2,7 @@
 
 One frozen dataclass per config block (``model``, ``embed``, ``search``, ``cross_encoder``,
 ``prepare``, ``mining`` and a dataset's entry): these are the only defaults in the code.
-``schemas/config.schema.yaml`` and the README's tables must agree with them
+``schemas/config.schema.yaml`` and the README's option table must agree with them
 (``tests/test_options.py`` checks both). Each stage's ``run(inputs, outputs, options,
 logger)`` takes a job dataclass built from these blocks by its script.
 
@@ -29,10 +29,6 @@ def option(default, doc: str, *, cache: bool = False):
 
 def required(doc: str):
     return field(metadata={"doc": doc, "cache": False})
-
-
-def doc_of(cls, name: str) -> str:
-    return next(f.metadata["doc"] for f in fields(cls) if f.name == name)
 
 
 def defaults(cls) -> dict:
