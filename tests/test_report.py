@@ -45,8 +45,10 @@ def test_report_renders_every_dataset_offline_without_errors(demo_run, browser):
 
 
 def test_single_dataset_target_reports_that_dataset_alone(demo_run, browser):
+    """Naming one of a dataset's plots brings its plots job, and so all six plots, into the
+    report (README: The report)."""
     wd, cfg = demo_run
-    run_snakemake(wd, cfg, "--report", "one.html", "retrieval/original/squad_pairs.jsonl")
+    run_snakemake(wd, cfg, "--report", "one.html", "retrieval/original/plots/squad_pairs.jsonl/scores.svg")
     report = wd / "one.html"
     assert set(_categories(report)["Datasets"]) == {"squad_pairs"}
     seen = check(report)
