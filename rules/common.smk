@@ -63,9 +63,8 @@ for _name, _ds in DATASETS.items():
         raise WorkflowError(f"invalid config: datasets.{_name}.source: {exc}")
 
 
-# With equal prompts, a query whose text is also a passage is not encoded: it takes the
-# passage's vector (prepare's query_twins.npy).
-SHARE_TWINS = (MODEL["query_prompt"] or "") == (MODEL["passage_prompt"] or "")
+# With equal prompts, a query whose text is also a passage takes the passage's vector.
+SHARE_TWINS = ModelOptions(**MODEL).share_twins
 # The embeddings' cache folder: keyed by the options that change the vectors only, so
 # mining and search settings never re-embed.
 EMBED_KEY = embed_cache_key(ModelOptions(**MODEL), EmbedOptions(**EMBED))

@@ -3,7 +3,6 @@ paths, as the Snakemake scripts call it with the rule's named inputs and outputs
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -77,8 +76,7 @@ def select_negatives(
         keys=sample_keys(np.full(m, query_seeds(opts.seed, [query_id])[0]), ids),
     )
     chosen, reason = select_candidates(arrays, 1, opts)
-    counts: Counter = removed
     for code, count in enumerate(count_reasons(reason)[1:], start=1):
         if count:
-            counts[REASONS[code - 1]] += int(count)
+            removed[REASONS[code - 1]] += int(count)
     return chosen.tolist()

@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .io import atomic_path
+
 CANDIDATE_SCHEMA = pa.schema(
     [("query_idx", pa.int64()), ("rank", pa.int32()), ("passage_idx", pa.int64()), ("score", pa.float32())]
 )
@@ -90,8 +92,6 @@ def iter_query_runs(path) -> Iterator[QueryRun]:
 
 
 def write_positive_scores(path, query_idx: np.ndarray, passage_idx: np.ndarray, scores: np.ndarray) -> None:
-    from .io import atomic_path
-
     with atomic_path(path) as tmp:
         pq.write_table(pa.table([query_idx, passage_idx, scores], schema=POSITIVE_SCHEMA), tmp)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -87,8 +89,6 @@ class MineStats:
     """What the mine step counts, accumulated one run of queries at a time."""
 
     def __init__(self, reasons: tuple[str, ...], candidates_path, pos_scores: np.ndarray):
-        from collections import Counter
-
         self.reasons = reasons
         self.pos_scores = pos_scores
         self.removed = np.zeros(len(reasons) + 1, dtype=np.int64)

@@ -65,6 +65,12 @@ class ModelOptions:
     trust_remote_code: bool = option(False, "passed to SentenceTransformer; off unless you turn it on")
     revision: str = option("", "hub commit of the model to load (empty: the hub's default)", cache=True)
 
+    @property
+    def share_twins(self) -> bool:
+        """With equal prompts, a query whose text is also a passage takes that passage's
+        vector instead of being encoded (prepare's query_twins.npy)."""
+        return (self.query_prompt or "") == (self.passage_prompt or "")
+
 
 @dataclass(frozen=True)
 class EmbedOptions:
@@ -263,7 +269,7 @@ def embed_settings(model: ModelOptions, embed: EmbedOptions) -> dict:
     """Everything that changes the vectors, and nothing else: the options marked ``cache``,
     whether queries that are also passages share their vector, and the backend."""
     out = {f.name: getattr(o, f.name) for o in (model, embed) for f in fields(o) if f.metadata["cache"]}
-    out["share_twins"] = model.query_prompt == model.passage_prompt
+    out["share_twins"] = model.share_twins
     out["backend"] = "torch"
     return out
 
