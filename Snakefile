@@ -22,6 +22,7 @@ include: "rules/embed.smk"
 include: "rules/search.smk"
 include: "rules/mine.smk"
 include: "rules/report.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:
@@ -31,3 +32,5 @@ rule all:
         [f"{OUTPUT_DIR}/{d}.README.md" for d in DATASETS],
         [plot_files(d) for d in DATASETS],
         f"{OUTPUT_DIR}/summary.md",
+        [evaluation_file(d) for d in EVALUATE.datasets],
+        [f"{EVAL_OUT}/summary.md"] if EVALUATE.datasets else [],

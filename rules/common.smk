@@ -19,11 +19,13 @@ from hnm.options import (
     ConfigError,
     CrossEncoderOptions,
     EmbedOptions,
+    EvaluateOptions,
     ModelOptions,
     SearchOptions,
     check_mining,
     cross_encoder_cache_key,
     embed_cache_key,
+    evaluation_variants,
     resolve_mining,
 )  # noqa: E402
 from hnm.sources import parse_source  # noqa: E402
@@ -63,6 +65,34 @@ for _name, _ds in DATASETS.items():
         raise WorkflowError(f"invalid config: datasets.{_name}.source: {exc}")
 
 
+# evaluate: fine-tune on each variant's mined rows, score held-out queries
+EVALUATE = EvaluateOptions(
+    **{**config["evaluate"], "datasets": tuple(config["evaluate"]["datasets"])}
+)
+for _name in EVALUATE.datasets:
+    if _name not in DATASETS:
+        raise WorkflowError(
+            f"invalid config: evaluate.datasets names {_name!r}, which is not in datasets"
+        )
+    if (
+        DATASETS[_name]["format"] == "beir"
+        and DATASETS[_name]["qrels_split"] == EVALUATE.split
+    ):
+        raise WorkflowError(
+            f"invalid config: evaluate.split ({EVALUATE.split}) is the split datasets.{_name} mines "
+            "(qrels_split): held-out queries must come from another split"
+        )
+try:
+    # {dataset: {variant: MiningOptions of its training rows, or None for base}}
+    EVAL_VARIANTS = {
+        name: evaluation_variants(EVALUATE, MINING[name], TOPK) for name in DATASETS
+    }
+except ConfigError as exc:
+    raise WorkflowError(f"invalid config: {exc}")
+VARIANT_NAMES = sorted({v for vs in EVAL_VARIANTS.values() for v in vs})
+EVAL_OUT = EVALUATE.output_dir
+
+
 # With equal prompts, a query whose text is also a passage takes the passage's vector.
 SHARE_TWINS = ModelOptions(**MODEL).share_twins
 # The embeddings' cache folder: keyed by the options that change the vectors only, so
@@ -74,6 +104,22 @@ SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
 CE_KEY = cross_encoder_cache_key(CrossEncoderOptions(**CROSS_ENCODER))
 RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
+HOLDOUT_DIR = f"{RESULTS}/evaluate/{{dataset}}"
+# a variant's training rows, model and scores: next to the candidates they are mined from
+EVAL_DIR = f"{RESCORE_DIR if CROSS_ENCODER['name_or_path'] else SEARCH_DIR}/evaluate"
+EVAL_LOGS = f"logs/{EVAL_DIR}/{{variant}}"
+# what a variant's training depends on (datasets, variants and bootstrap do not retrain)
+TRAINING = {
+    k: getattr(EVALUATE, k)
+    for k in (
+        "max_steps",
+        "batch_size",
+        "learning_rate",
+        "warmup_ratio",
+        "max_seq_length",
+        "seed",
+    )
+}
 
 
 wildcard_constraints:
@@ -83,6 +129,7 @@ wildcard_constraints:
     filename=r"[^/]+",
     kind="hf|http",
     ext="jsonl|parquet",
+    variant="|".join(re.escape(v) for v in VARIANT_NAMES),
 
 
 def n_shards(dataset):
@@ -182,3 +229,57 @@ def benchmark_files(dataset):
         out["rescore"] = [BENCH["rescore"].format(dataset=dataset)]
     out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=output_ext(dataset))]
     return out
+
+
+def evaluated(dataset):
+    return dataset in EVALUATE.datasets
+
+
+def trained_variants(dataset):
+    """The variants of a dataset that are mined and trained (all but base)."""
+    return [v for v in EVAL_VARIANTS[dataset] if v != "base"]
+
+
+def eval_mining_options(wildcards):
+    """The MiningOptions a variant's training rows are mined with, as a dict."""
+    return asdict(EVAL_VARIANTS[wildcards.dataset][wildcards.variant])
+
+
+def holdout_inputs(wildcards):
+    """Prepare's tables; for a BeIR dataset also its raw file (the held-out split)."""
+    out = {
+        "queries": f"{PREP_DIR}/queries.parquet".format(dataset=wildcards.dataset),
+        "passages": f"{PREP_DIR}/passages.parquet".format(dataset=wildcards.dataset),
+        "qrels": f"{PREP_DIR}/qrels.parquet".format(dataset=wildcards.dataset),
+    }
+    if DATASETS[wildcards.dataset]["format"] == "beir":
+        out["raw"] = raw_input(wildcards)
+    return out
+
+
+def score_inputs(wildcards):
+    """The held-out queries and the corpus; and the variant's model, except for base."""
+    out = {
+        "heldout": f"{HOLDOUT_DIR}/heldout.parquet".format(dataset=wildcards.dataset),
+        "passages": f"{PREP_DIR}/passages.parquet".format(dataset=wildcards.dataset),
+    }
+    if wildcards.variant != "base":
+        out["model"] = f"{EVAL_DIR}/{wildcards.variant}/model".format(
+            dataset=wildcards.dataset
+        )
+    return out
+
+
+def variant_files(name, trained_only=False):
+    """File ``name`` of each of a dataset's variants (or of the trained ones only)."""
+
+    def _files(wildcards):
+        ds = wildcards.dataset
+        names = trained_variants(ds) if trained_only else list(EVAL_VARIANTS[ds])
+        return [f"{EVAL_DIR}/{v}/{name}".format(dataset=ds) for v in names]
+
+    return _files
+
+
+def evaluation_file(dataset):
+    return f"{EVAL_OUT}/{dataset}.json"

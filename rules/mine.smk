@@ -68,6 +68,9 @@ rule card:
         mined=lambda wc: mined_output(wc.dataset),
         stats=lambda wc: mine_stats_file(wc.dataset),
         prepare_stats=rules.prepare.output.stats,
+        evaluation=lambda wc: (
+            evaluation_file(wc.dataset) if evaluated(wc.dataset) else []
+        ),
     output:
         f"{OUTPUT_DIR}/{{dataset}}.README.md",
     log:

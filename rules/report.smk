@@ -42,6 +42,7 @@ rule report:
         benchmarks=[
             f for d in DATASETS for fs in benchmark_files(d).values() for f in fs
         ],
+        evaluation=[evaluation_file(d) for d in EVALUATE.datasets],
     output:
         markdown=f"{OUTPUT_DIR}/summary.md",
         html=report(

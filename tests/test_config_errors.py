@@ -1,9 +1,12 @@
 """Every config key rejects a bad value at planning time (`snakemake -n`), naming the key.
 
 The cases are derived from ``schemas/config.schema.yaml`` itself: each leaf key of every
-block (top level, model, embed, search, cross_encoder, prepare, mining, a dataset and its
-mining block) gets a value its schema forbids. The rules that span keys are checked in
-code (``hnm.options.check_mining``, ``hnm.sources.parse_source``) and get cases of their own.
+block (top level, model, embed, search, cross_encoder, prepare, evaluate, mining, a dataset
+and its mining block) gets a value its schema forbids. Each goes through the schema check
+the workflow runs first; one leaf per block also through a real `snakemake -n`. The rules
+that span keys are checked in code (``hnm.options.check_mining``,
+``hnm.options.evaluation_variants``, ``hnm.sources.parse_source``, ``rules/common.smk``)
+and each gets a planning case of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ def bad_value(node: dict):
         return "not-a-number"
     if "boolean" in types:
         return "yes"
+    if "array" in types:
+        return "not-a-list"
+    if "object" in types:
+        return "not-a-mapping"
     if "string" in types:
         if "pattern" in node:
             return "!not/a/valid value"
@@ -52,7 +59,7 @@ def leaf_keys(props: dict, prefix: tuple) -> list[tuple[tuple, object]]:
             node = SCHEMA["$defs"][node["$ref"].rsplit("/", 1)[-1]]
         if node.get("type") == "object" and "properties" in node:
             out += leaf_keys(node["properties"], (*prefix, key))
-        elif key != "datasets":
+        else:
             out.append(((*prefix, key), bad_value(node)))
     return out
 
@@ -95,17 +102,74 @@ def test_every_schema_leaf_has_a_case():
     names = {path[-1] for path, _ in CASES}
     declared = set(SCHEMA["$defs"]["mining"]["properties"])
     declared |= set(SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"])
-    for block in ("model", "embed", "search", "cross_encoder", "prepare"):
+    for block in ("model", "embed", "search", "cross_encoder", "prepare", "evaluate"):
         declared |= set(SCHEMA["properties"][block]["properties"])
     declared |= {"results", "output_dir"}
     assert declared - {"mining"} <= names
-    assert len(CASES) >= 60
+    assert len(CASES) >= 70
+    assert len(CLI_CASES) == 10
+
+
+def schema_error(cfg: dict) -> str:
+    """What the workflow's ``validate(config, schema=...)`` says of ``cfg`` ("" if valid)."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(copy.deepcopy(cfg), schema=str(REPO / "schemas" / "config.schema.yaml"))
+    except WorkflowError as exc:
+        return str(exc)
+    return ""
 
 
 @pytest.mark.parametrize("path, value", CASES, ids=[".".join(p) for p, _ in CASES])
+def test_bad_value_is_rejected_by_the_schema_naming_the_key(path, value):
+    """Every leaf, through the schema check that rules/common.smk runs first."""
+    assert schema_error(BASE) == ""
+    message = schema_error(set_key(BASE, path, value))
+    assert f"['{path[-1]}']" in message, message
+
+
+# one leaf per block through the real `snakemake -n`: the message reaches the user, with no
+# traceback
+CLI_CASES = [
+    (path, value)
+    for path, value in CASES
+    if path
+    in {
+        ("output_dir",),
+        ("model", "batch_size"),
+        ("embed", "precision"),
+        ("search", "nlist"),
+        ("cross_encoder", "max_length"),
+        ("prepare", "max_bad_rows"),
+        ("mining", "rank_window"),
+        ("evaluate", "variants"),
+        ("datasets", DATASET, "shards"),
+        ("datasets", DATASET, "mining", "relative_margin"),
+    }
+]
+
+
+@pytest.mark.parametrize("path, value", CLI_CASES, ids=[".".join(p) for p, _ in CLI_CASES])
 def test_bad_value_fails_at_planning_naming_the_key(tmp_path, path, value):
     proc = plan(tmp_path, set_key(BASE, path, value))
     assert_fails_naming(proc, f"['{path[-1]}']")
+
+
+@pytest.mark.parametrize(
+    "evaluate, names",
+    [
+        ({"datasets": ["nope"]}, ["evaluate.datasets", "nope"]),
+        ({"datasets": ["hotpotqa"], "split": "train"}, ["evaluate.split", "datasets.hotpotqa"]),
+        ({"variants": {"base": {}}}, ["evaluate.variants.base"]),
+        ({"variants": {"wide": {"range_max": 101}}}, ["evaluate.variants.wide.range_max", "search.topk"]),
+        ({"variants": {"x": {"preset": "nope"}}}, ["['preset']"]),
+    ],
+)
+def test_bad_evaluate_settings_fail_at_planning(tmp_path, evaluate, names):
+    proc = plan(tmp_path, set_key(BASE, ("evaluate",), evaluate))
+    assert_fails_naming(proc, *names)
 
 
 @pytest.mark.parametrize("key", ["format", "source"])

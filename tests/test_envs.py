@@ -28,6 +28,7 @@ PACKAGES = {
     "sentence_transformers": "sentence-transformers",
     "transformers": "transformers",
     "huggingface_hub": "huggingface_hub",
+    "datasets": "datasets",
 }
 SCRIPTS = REPO / "workflow_scripts"
 

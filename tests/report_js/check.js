@@ -1,5 +1,6 @@
-// Drives the report's own React app through every dataset's plots and the summary page,
-// then writes what rendered into a PRE element (id hardneg-check) for the test to read.
+// Drives the report's own React app through every dataset's plots, the summary page and the
+// evaluation pages, then writes what rendered into a PRE element (id hardneg-check) for the
+// test to read.
 window.addEventListener("load", async () => {
   const out = {datasets: {}, summary: null, errors: window.__hardneg.errors, warnings: window.__hardneg.warnings};
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +35,31 @@ window.addEventListener("load", async () => {
           decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
         out.summary = {iframe: !!frame, rows: doc.querySelectorAll("#summary tbody tr").length};
       }
+    }
+    out.evaluation = {};
+    for (const [ds, paths] of Object.entries(categories["Evaluation"] || {})) {
+      const got = {listed: paths.length, plot: false, table_rows: 0, comparisons: 0};
+      app.setView({navbarMode: "subcategory", category: "Evaluation", subcategory: ds});
+      await sleep(50);
+      for (const path of paths) {
+        views.handleSelectedResult(path);
+        await sleep(100);
+        if (results[path].labels.view === "plot") {
+          const img = document.querySelector("#app img[src^='data:image/svg']");
+          if (img) {
+            try { await img.decode(); } catch (e) { out.errors.push("decode " + path + ": " + e); }
+            got.plot = img.naturalWidth > 0 && img.naturalHeight > 0;
+          }
+        } else {
+          const frame = document.querySelector("#app iframe[src^='data:text/html']");
+          const doc = new DOMParser().parseFromString(
+            decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+          got.iframe = !!frame;
+          got.table_rows = doc.querySelectorAll("#metrics tbody tr").length;
+          got.comparisons = doc.querySelectorAll("#comparisons tbody tr").length;
+        }
+      }
+      out.evaluation[ds] = got;
     }
     out.fetched = performance.getEntriesByType("resource").map((e) => e.name).filter((n) => !n.startsWith("data:"));
   } catch (e) {

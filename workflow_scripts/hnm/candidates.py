@@ -47,6 +47,9 @@ class QueryRun:
     def cut(self, lo: int, hi: int) -> QueryRun:
         return QueryRun(self.query_idx[lo:hi], self.rank[lo:hi], self.passage_idx[lo:hi], self.score[lo:hi])
 
+    def take(self, rows: np.ndarray) -> QueryRun:
+        return QueryRun(*(c[rows] for c in self.columns()))
+
     @staticmethod
     def concat(a: QueryRun, b: QueryRun) -> QueryRun:
         return QueryRun(*(np.concatenate([x, y]) for x, y in zip(a.columns(), b.columns(), strict=True)))

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from .evaluation import interval_cell
 from .io import atomic_path, read_json
+from .metrics import METRICS
 from .sources import parse_source
 
 SCHEMAS = {
@@ -56,6 +58,34 @@ def describe_search(search: dict) -> str:
             "candidates rescored exactly in float64"
         )
     return "exact inner product (faiss IndexFlatIP on CPUs, a torch matmul on a GPU), rescored exactly in float64"
+
+
+def evaluation_section(result: dict) -> tuple[dict, str]:
+    """The card's account of the evaluate stage: the shipped variant's scores beside the
+    others' (YAML metadata, and a Markdown section)."""
+    main = result["main_metric"]
+    variants = {v: result["variants"][v] for v in result["order"]}
+    scores = {v: {k: round(r["metrics"][k]["mean"], 4) for k in METRICS} for v, r in variants.items()}
+    meta = {"shipped_variant": "shipped", "held_out_queries": result["queries"], "scores": scores}
+    rows = [
+        f"| {v}{' (this file)' if v == 'shipped' else ''} | "
+        + " | ".join(interval_cell(r["metrics"][k]) for k in METRICS)
+        + " |"
+        for v, r in variants.items()
+    ]
+    metrics = METRICS
+    section = f"""
+## Evaluation
+
+The model above, fine-tuned on these rows (`shipped`) and on other variants, scored on
+{result["queries"]} held-out queries ({result["held_out"]["source"]}) that no variant trained on; mean
+and 95% bootstrap interval. Main metric: {main}.
+
+| variant | {" | ".join(metrics)} |
+|---|{"---:|" * len(metrics)}
+{chr(10).join(rows)}
+"""
+    return meta, section
 
 
 @dataclass(frozen=True)
@@ -149,6 +179,10 @@ Hard negatives mined for the pairs of **{dataset}**, for training text-embedding
 With the hardneg Snakemake workflow: the source was normalized, embedded, searched exactly
 and mined; every setting above is also in this card's YAML header (`hardneg:`).
 """
+    evaluation = getattr(inputs, "evaluation", None)
+    if evaluation:
+        meta["hardneg"]["evaluation"], section = evaluation_section(read_json(evaluation))
+        body += section
     text = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body
     with atomic_path(out_path) as tmp:
         tmp.write_text(text, encoding="utf-8")

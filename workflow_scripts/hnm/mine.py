@@ -89,6 +89,11 @@ class Miner:
         # own n-tuple output) only queries with a full set of negatives are written.
         self.min_negatives = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
         self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
+        # evaluate's training rows: the held-out queries (hnm.holdout) are never written
+        exclude = getattr(inputs, "exclude", None)
+        self.held = None if exclude is None else np.load(exclude).astype(bool)
+        if self.held is not None and len(self.held) != self.n_queries:
+            raise ValueError(f"{exclude}: {len(self.held)} rows for {self.n_queries} queries (stale hold-out?)")
 
     def candidate_arrays(self, run: QueryRun, q0: int) -> CandidateArrays:
         """What selection decides on, for the candidates of queries starting at ``q0``."""
@@ -109,12 +114,17 @@ class Miner:
     def process(self, writer: Writer, q0: int, q1: int, run: QueryRun) -> None:
         """Queries [q0, q1) with their candidates ``run`` (sorted by query, then rank)."""
         nq = q1 - q0
+        mined = np.ones(nq, dtype=bool)
+        if self.held is not None:
+            mined = ~self.held[q0:q1]
+            self.stats.counts["queries_held_out"] += int(nq - mined.sum())
+            run = run.take(np.flatnonzero(mined[run.query_idx - q0]))
         c = self.candidate_arrays(run, q0)
         chosen, reason = _select(c, nq, self.opts)
         self.stats.add_candidates(count_reasons(reason), run.score)
         n_chosen = np.bincount(c.cq[chosen], minlength=nq)
-        written = n_chosen >= self.min_negatives
-        self.stats.add_chosen(n_chosen, self.opts.num_negatives, written)
+        written = (n_chosen >= self.min_negatives) & mined
+        self.stats.add_chosen(n_chosen[mined], self.opts.num_negatives, written[mined])
         chosen = chosen[written[c.cq[chosen]]]  # only written queries' negatives
         self.stats.add_written(run.score[chosen], run.rank[chosen])
         wq = np.flatnonzero(written) + q0

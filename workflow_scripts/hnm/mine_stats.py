@@ -139,4 +139,5 @@ class MineStats:
             "negative_scores": self.hist["negatives"].summary(),
             "negative_ranks": self.neg_ranks.tolist(),
             "score_histograms": {k: h.to_dict() for k, h in self.hist.items()},
+            **({"queries_held_out": c["queries_held_out"]} if "queries_held_out" in c else {}),
         }

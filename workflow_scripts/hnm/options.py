@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 
 class ConfigError(ValueError):
@@ -175,6 +175,34 @@ class MiningOptions:
 
 
 @dataclass(frozen=True)
+class EvaluateOptions:
+    """``evaluate:`` fine-tune the model on each variant's mined rows and score held-out
+    queries against the whole corpus (``evaluation/NAME.json``)."""
+
+    datasets: tuple = option((), "datasets a plain `snakemake` run evaluates (any dataset's file can be targeted)")
+    output_dir: str = option("evaluation", "folder for `NAME.json`, its plot and page, and `summary.md`")
+    split: str = option("test", "BeIR qrels split held out (`qrels/{split}.tsv`); never the mined split")
+    holdout_fraction: float = option(0.05, "pair datasets: share of distinct query texts held out (by text hash)")
+    max_holdout: int = option(1000, "at most this many held-out queries (the lowest text hashes)")
+    variants: dict | None = option(
+        None, "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)"
+    )
+    negatives_per_row: int = option(1, "mined negatives per training row, besides the in-batch ones")
+    max_steps: int = option(1000, "optimizer steps per variant (the rows are cycled if there are fewer)")
+    batch_size: int = option(32, "training rows per step")
+    learning_rate: float = option(2e-5, "peak learning rate (linear warm-up and decay)")
+    warmup_ratio: float = option(0.1, "share of the steps spent warming up")
+    max_seq_length: int = option(256, "tokens per text in training and scoring, for every variant")
+    seed: int = option(42, "training seed (row order and dropout)")
+    bootstrap: int = option(1000, "paired bootstrap resamples of the held-out queries (95% intervals)")
+
+
+# the variants every evaluation has: the model as it is, in-batch negatives only, and the
+# dataset's own mining setting (the one its file in output_dir was mined with)
+BUILTIN_VARIANTS = ("base", "in_batch", "shipped")
+
+
+@dataclass(frozen=True)
 class WorkflowOptions:
     """The top-level folders."""
 
@@ -189,6 +217,7 @@ BLOCKS = {
     "search": SearchOptions,
     "cross_encoder": CrossEncoderOptions,
     "prepare": PrepareOptions,
+    "evaluate": EvaluateOptions,
 }
 
 # ------------------------------------------------------------------ mining presets
@@ -256,6 +285,38 @@ def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
     return o
 
 
+def _training_rows(opts: MiningOptions) -> MiningOptions:
+    """The options that mine a variant's training rows: tevatron rows (the trainer reads
+    them), and the sentence-transformers format's rule of full rows kept."""
+    full = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
+    return replace(opts, output_format="tevatron", output_scores=False, min_negatives=full)
+
+
+def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk: int) -> dict:
+    """{variant: the MiningOptions its training rows are mined with}; ``base`` (no
+    training) maps to None. A named variant's overrides apply to the dataset's own setting,
+    or start over from their ``preset:``."""
+    out = {
+        "base": None,
+        "in_batch": replace(_training_rows(shipped), num_negatives=0, min_negatives=0),
+        "shipped": _training_rows(shipped),
+    }
+    for name, overrides in (evaluate.variants or {}).items():
+        where = f"evaluate.variants.{name}"
+        if name in BUILTIN_VARIANTS or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", str(name)):
+            raise ConfigError(
+                f"{where}: a variant name must be plain (letters, digits, _.-) and not one of "
+                + ", ".join(BUILTIN_VARIANTS)
+            )
+        o = dict(overrides or {})
+        preset = o.pop("preset", None)
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+        base = dict(PRESETS[preset]) if preset is not None else asdict(shipped)
+        out[name] = _training_rows(check_mining({**base, **o}, topk, where))
+    return out
+
+
 # ------------------------------------------------------------------ cache keys
 
 
@@ -294,6 +355,8 @@ def _cell(value) -> str:
         return "none"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        return f"`{list(value)}`"
     if isinstance(value, str):
         return f'`"{value}"`' if value == "" else f"`{value}`"
     return f"`{value}`"

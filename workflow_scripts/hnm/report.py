@@ -11,7 +11,9 @@ import csv
 import html
 from dataclasses import dataclass
 
+from .evaluation import main_metric_table
 from .io import atomic_path, read_json
+from .metrics import MAIN_METRIC
 
 COUNT_COLUMNS = (
     "dataset",
@@ -78,22 +80,34 @@ def summary_rows(prepare_stats: list[str], mine_stats: list[str], benchmarks: di
     return rows, stages
 
 
-def write_summary(prepare_stats: list[str], mine_stats: list[str], benchmarks: dict, out_md, out_html=None) -> str:
+def evaluation_columns(evaluations: list[str]) -> tuple[list[str], dict]:
+    """(column heads, {dataset: cells}) of the main metric per evaluation variant."""
+    names, table = main_metric_table([read_json(p) for p in evaluations])
+    return [f"{MAIN_METRIC} {v}" for v in names], {r[0]: r[2:] for r in table}
+
+
+def write_summary(
+    prepare_stats: list[str], mine_stats: list[str], benchmarks: dict, out_md, out_html=None, evaluations=()
+) -> str:
     rows, stages = summary_rows(prepare_stats, mine_stats, benchmarks)
-    heads = list(COUNT_COLUMNS) + [f"{s} s / MB" for s in stages]
+    eval_heads, eval_cells = evaluation_columns(list(evaluations))
+    heads = list(COUNT_COLUMNS) + [f"{s} s / MB" for s in stages] + eval_heads
 
     def cells(r):
         vals = [str(r[c]) for c in COUNT_COLUMNS]
         for s in stages:
             t, m = r["costs"].get(s, (0.0, 0.0))
             vals.append(f"{t:.1f} / {m:.0f}")
+        if eval_heads:
+            vals += eval_cells.get(r["dataset"], [""] * len(eval_heads))
         return vals
 
     lines = [
         "# Hard-negative mining summary",
         "",
         "Short: queries with fewer than `num_negatives` negatives. Stage columns: wall time summed over the "
-        "stage's jobs, and the largest job's peak RSS.",
+        "stage's jobs, and the largest job's peak RSS."
+        + (f" {MAIN_METRIC} columns: held-out evaluation per variant, mean [95% interval]." if eval_heads else ""),
         "",
         "| " + " | ".join(heads) + " |",
         "|---|" + "---:|" * (len(heads) - 1),
@@ -131,7 +145,14 @@ class ReportJob:
 def run(inputs, outputs, options: ReportJob, logger=None) -> str:
     """``outputs.markdown`` and ``outputs.html``: one row per dataset, from every dataset's
     ``inputs.prepare`` and ``inputs.mine`` stats and its jobs' benchmark files."""
-    text = write_summary(list(inputs.prepare), list(inputs.mine), options.benchmarks, outputs.markdown, outputs.html)
+    text = write_summary(
+        list(inputs.prepare),
+        list(inputs.mine),
+        options.benchmarks,
+        outputs.markdown,
+        outputs.html,
+        list(getattr(inputs, "evaluation", None) or []),
+    )
     if logger:
         logger.info("wrote %s and %s", outputs.markdown, outputs.html)
     return text
