@@ -103,6 +103,23 @@ SEARCH_KEY = SearchOptions(**SEARCH).cache_key
 SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
 CE_KEY = cross_encoder_cache_key(CrossEncoderOptions(**CROSS_ENCODER))
+# the cross-encoder as a judge of mined negatives (mine's, not rescore's, setting)
+JUDGE = (
+    {
+        "false_negatives": CROSS_ENCODER["false_negatives"],
+        "margin": CROSS_ENCODER["false_negative_margin"],
+    }
+    if CROSS_ENCODER["name_or_path"]
+    else None
+)
+if JUDGE and JUDGE["false_negatives"] == "relabel":
+    for _name, _opts in MINING.items():
+        if _opts.output_format == "sentence-transformers":
+            raise WorkflowError(
+                f"invalid config: cross_encoder.false_negatives is relabel, which adds judged negatives to the "
+                f"row's positives, but datasets.{_name} writes the sentence-transformers format (one positive "
+                "per row): use false_negatives: drop, or output_format tevatron or flagembedding"
+            )
 RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
 HOLDOUT_DIR = f"{RESULTS}/evaluate/{{dataset}}"
 # a variant's training rows, model and scores: next to the candidates they are mined from
@@ -174,6 +191,19 @@ def scored_candidates(kind):
     if CROSS_ENCODER["name_or_path"]:
         return f"{RESCORE_DIR}/{kind}.parquet"
     return f"{SEARCH_DIR}/{kind}.parquet"
+
+
+def near_copy_vectors(wildcards):
+    """The passage vectors mine compares candidates with their positives by, when the
+    mining options set max_positive_similarity (otherwise none: mine never waits on them).
+    An evaluation variant's job (``variant`` wildcard) uses that variant's options."""
+    if "variant" in wildcards.keys():
+        opts = EVAL_VARIANTS[wildcards.dataset][wildcards.variant]
+    else:
+        opts = MINING[wildcards.dataset]
+    if opts.max_positive_similarity is None:
+        return []
+    return embedding_files("passages")(wildcards)
 
 
 def mined_output(dataset):

@@ -41,6 +41,7 @@ rule eval_mine:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        passage_vectors=near_copy_vectors,
         exclude=rules.holdout.output.exclude,
     output:
         mined=f"{EVAL_DIR}/{{variant}}/train.jsonl",
@@ -63,6 +64,7 @@ rule eval_mine:
         * attempt,
     params:
         mining=eval_mining_options,
+        judge=JUDGE,
     script:
         "../workflow_scripts/mine.py"
 

@@ -27,7 +27,7 @@ rule rescore:
         * attempt,
         gpu=EMBED["gpus"],
     params:
-        cross_encoder=CROSS_ENCODER,
+        cross_encoder=CrossEncoderOptions(**CROSS_ENCODER).rescore_settings,
     script:
         "../workflow_scripts/rescore.py"
 
@@ -38,6 +38,7 @@ rule mine:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        passage_vectors=near_copy_vectors,
     output:
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
@@ -57,6 +58,7 @@ rule mine:
         * attempt,
     params:
         mining=mining_options,
+        judge=JUDGE,
     script:
         "../workflow_scripts/mine.py"
 

@@ -211,3 +211,9 @@ def test_dataset_name_that_is_not_a_plain_name_is_rejected(tmp_path):
     cfg = copy.deepcopy(BASE)
     cfg["datasets"]["../escape"] = cfg["datasets"].pop(DATASET)
     assert_fails_naming(plan(tmp_path, cfg), "../escape")
+
+
+def test_relabel_with_the_one_positive_format_fails_at_planning(tmp_path):
+    cfg = set_key(BASE, ("cross_encoder",), {"name_or_path": "some/cross-encoder", "false_negatives": "relabel"})
+    cfg = set_key(cfg, ("datasets", DATASET, "mining"), {"output_format": "sentence-transformers"})
+    assert_fails_naming(plan(tmp_path, cfg), "cross_encoder.false_negatives", f"datasets.{DATASET}", "drop")

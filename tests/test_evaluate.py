@@ -143,7 +143,8 @@ def test_no_held_out_query_is_in_any_training_rows(eval_run):
     stats = json.loads((wd / "results" / "evaluate" / "squad_pairs" / "holdout_stats.json").read_text())
     assert stats["training_rows_excluded"] >= stats["held_out_queries"] > 0
     # the shipped file is mined from every query, held out or not
-    held = set(pq.read_table(wd / "results" / "evaluate" / "squad_pairs" / "heldout.parquet").column("text").to_pylist())
+    heldout = wd / "results" / "evaluate" / "squad_pairs" / "heldout.parquet"
+    held = set(pq.read_table(heldout).column("text").to_pylist())
     shipped = wd / "retrieval" / "original" / "squad_pairs.jsonl"
     assert held <= {json.loads(line)["query"] for line in shipped.open(encoding="utf-8")}
 

@@ -72,3 +72,55 @@ def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_c
     cfg["cross_encoder"] = {"name_or_path": ""}
     jobs = planned_jobs(run_snakemake(tmp_path, write_config(tmp_path / "off.yaml", cfg), "-n", "--cores", "2"))
     assert set(jobs) <= {"mine", "plots", "card", "report", "all"} and jobs.get("mine") == 1, jobs
+
+
+def test_the_cross_encoder_judge_relabels_or_drops_what_it_calls_relevant(tmp_path, tiny_cross_encoder):
+    """relabel: every window candidate scoring at least the query's lowest positive moves
+    to the positives; drop: it disappears. Switching between them re-runs mine only."""
+    cfg = demo_config(
+        datasets=["squad_pairs"],
+        mining={"output_scores": True},
+        cross_encoder={"name_or_path": str(tiny_cross_encoder), "batch_size": 16, "max_length": 128},
+    )
+    cfg["cross_encoder"]["false_negatives"] = "relabel"
+    run_snakemake(tmp_path, write_config(tmp_path / "relabel.yaml", cfg), "--cores", "2")
+    rescored = pq.read_table(next(tmp_path.glob("results/search/*/top100/squad_pairs/ce-*/candidates.parquet")))
+    pos = pq.read_table(next(tmp_path.glob("results/search/*/top100/squad_pairs/ce-*/positive_scores.parquet")))
+    docid = pq.read_table(tmp_path / "results/prepared/squad_pairs/passages.parquet").column("docid").to_pylist()
+    lowest: dict[int, float] = {}
+    for q, s in zip(pos.column("query_idx").to_pylist(), pos.column("score").to_pylist(), strict=True):
+        lowest[q] = min(s, lowest.get(q, s))
+    own = {(q, p) for q, p in zip(*(pos.column(c).to_pylist() for c in ("query_idx", "passage_idx")), strict=True)}
+    judged: dict[int, set] = {}
+    for r in rescored.to_pylist():
+        q, p = r["query_idx"], r["passage_idx"]
+        if 2 <= r["rank"] < 100 and r["score"] >= lowest[q] and (q, p) not in own:
+            judged.setdefault(q, set()).add(docid[p])
+    assert sum(map(len, judged.values())) > 0  # the random judge calls some negatives relevant
+
+    def rows():
+        out = tmp_path / "retrieval/original/squad_pairs.jsonl"
+        return {int(r["query_id"].split("-")[1]): r for r in map(json.loads, out.open())}
+
+    relabelled = rows()
+    stats_path = tmp_path / "retrieval/original/stats/squad_pairs.jsonl.mine_stats.json"
+    stats = json.loads(stats_path.read_text())
+    for q, rec in relabelled.items():
+        positives = {p["docid"] for p in rec["positive_passages"]}
+        negatives = {n["docid"] for n in rec["negative_passages"]}
+        assert judged.get(q, set()) <= positives and not judged.get(q, set()) & negatives, q
+    fn = stats["false_negatives"]
+    assert fn["judged_relevant"] == stats["removed"]["judged_positive"] == sum(map(len, judged.values()))
+    assert fn["positives_added"] == sum(len(judged.get(q, ())) for q in relabelled)
+    assert 0 < fn["estimated_rate"] == pytest.approx(fn["judged_relevant"] / fn["window_candidates"], abs=1e-6)
+    assert stats["negatives_kept"] + sum(stats["removed"].values()) == stats["candidates_considered"]
+
+    cfg["cross_encoder"]["false_negatives"] = "drop"
+    drop_cfg = write_config(tmp_path / "drop.yaml", cfg)
+    jobs = planned_jobs(run_snakemake(tmp_path, drop_cfg, "-n"))
+    assert set(jobs) <= {"mine", "plots", "card", "report", "all"} and jobs.get("mine") == 1, jobs
+    run_snakemake(tmp_path, drop_cfg, "--cores", "2")
+    for q, rec in rows().items():
+        passages = {p["docid"] for p in rec["positive_passages"] + rec["negative_passages"]}
+        assert not judged.get(q, set()) & passages, q
+        assert len(rec["positive_passages"]) == len(relabelled[q]["positive_passages"]) - len(judged.get(q, ()))

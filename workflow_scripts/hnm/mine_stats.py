@@ -114,11 +114,27 @@ class MineStats:
         self.counts["queries_dropped"] += int((~written).sum())
         self.counts["queries_written"] += int(written.sum())
 
+    def add_judged(self, judged: np.ndarray, judgeable: np.ndarray) -> None:
+        """The judge's verdicts on the candidates the false-negative rate is estimated over."""
+        self.counts["judge_considered"] += int(judgeable.sum())
+        self.counts["judged_relevant"] += int((judged & judgeable).sum())
+
     def add_written(self, scores: np.ndarray, ranks: np.ndarray) -> None:
         """The negatives of written queries."""
         self.hist["negatives"].add(scores)
         self.neg_ranks = add_counts(self.neg_ranks, ranks)
         self.counts["negatives_written"] += len(scores)
+
+    def judge_summary(self) -> dict:
+        """The estimated false-negative rate: the share of the window's non-positive
+        first-stage candidates that the cross-encoder judges relevant."""
+        c = self.counts
+        return {
+            "window_candidates": c["judge_considered"],
+            "judged_relevant": c["judged_relevant"],
+            "estimated_rate": round(c["judged_relevant"] / c["judge_considered"], 6) if c["judge_considered"] else 0.0,
+            "positives_added": c["positives_added_by_judge"],
+        }
 
     def to_dict(self, header: dict, output_rows: int, min_negatives: int) -> dict:
         c = self.counts
@@ -140,4 +156,5 @@ class MineStats:
             "negative_ranks": self.neg_ranks.tolist(),
             "score_histograms": {k: h.to_dict() for k, h in self.hist.items()},
             **({"queries_held_out": c["queries_held_out"]} if "queries_held_out" in c else {}),
+            **({"false_negatives": self.judge_summary()} if "judge_considered" in c else {}),
         }

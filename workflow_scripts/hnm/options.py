@@ -119,6 +119,19 @@ class CrossEncoderOptions:
     batch_size: int = option(32, "pairs per forward pass")
     max_length: int = option(512, "tokens of query + passage")
     trust_remote_code: bool = option(False, "passed to CrossEncoder")
+    false_negatives: str = option(
+        "keep",
+        "negatives the cross-encoder judges relevant: `keep`, `drop`, or `relabel` (added to the row's positives; "
+        "not the sentence-transformers format)",
+    )
+    false_negative_margin: float = option(
+        0.0, "judged relevant: cross-encoder score >= the query's lowest positive score minus this"
+    )
+
+    @property
+    def rescore_settings(self) -> dict:
+        """What the rescore job depends on (the judge's policy is the mine job's)."""
+        return {k: getattr(self, k) for k in ("name_or_path", "batch_size", "max_length", "trust_remote_code")}
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,12 @@ class MiningOptions:
         "candidates removed first, then the window (sentence-transformers)",
     )
     exclude_query_text: bool = option(False, "drop candidates whose text equals the query")
+    exclude_normalized_text: bool = option(
+        False, "drop candidates equal to a positive after NFKC, casefold and collapsed whitespace"
+    )
+    max_positive_similarity: float | None = option(
+        None, "drop candidates whose cosine to one of the query's positives (cached vectors) is at least this"
+    )
     group_identical_queries: bool = option(False, "pool the positives of rows with the same query text")
     absolute_margin: float | None = option(None, "keep a negative only if `score <= pos - absolute_margin`")
     relative_margin: float | None = option(None, "keep a negative only if `score <= pos - abs(pos) * relative_margin`")
@@ -340,7 +359,7 @@ def embed_cache_key(model: ModelOptions, embed: EmbedOptions) -> str:
 
 
 def cross_encoder_cache_key(ce: CrossEncoderOptions) -> str:
-    return "ce-" + cache_key(ce.name_or_path, asdict(ce))
+    return "ce-" + cache_key(ce.name_or_path, ce.rescore_settings)
 
 
 # ------------------------------------------------------------------ docs

@@ -26,6 +26,7 @@ COUNT_COLUMNS = (
     "dropped",
     "pos score p50",
     "neg score p50",
+    "est. false negatives",
 )
 
 
@@ -74,6 +75,9 @@ def summary_rows(prepare_stats: list[str], mine_stats: list[str], benchmarks: di
                 "dropped": ms["queries_dropped_below_min_negatives"],
                 "pos score p50": ms["positive_scores"].get("p50", ""),
                 "neg score p50": ms["negative_scores"].get("p50", ""),
+                "est. false negatives": (
+                    f"{100 * ms['false_negatives']['estimated_rate']:.1f}%" if "false_negatives" in ms else ""
+                ),
                 "costs": costs,
             }
         )
@@ -105,8 +109,9 @@ def write_summary(
     lines = [
         "# Hard-negative mining summary",
         "",
-        "Short: queries with fewer than `num_negatives` negatives. Stage columns: wall time summed over the "
-        "stage's jobs, and the largest job's peak RSS."
+        "Short: queries with fewer than `num_negatives` negatives. Est. false negatives: the share of the "
+        "window's candidates that the cross-encoder judges relevant (empty without one). Stage columns: wall "
+        "time summed over the stage's jobs, and the largest job's peak RSS."
         + (f" {MAIN_METRIC} columns: held-out evaluation per variant, mean [95% interval]." if eval_heads else ""),
         "",
         "| " + " | ".join(heads) + " |",
@@ -124,7 +129,8 @@ def write_summary(
             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
             "th{background:#f1f3f5}</style></head><body>\n"
             "<h2>Hard-negative mining summary</h2>\n"
-            "<p>Short: queries with fewer than <code>num_negatives</code> negatives. Stage columns: wall time "
+            "<p>Short: queries with fewer than <code>num_negatives</code> negatives. Est. false negatives: the "
+            "share of the window's candidates that the cross-encoder judges relevant. Stage columns: wall time "
             "summed over the stage's jobs / the largest job's peak RSS in MB.</p>\n"
             "<table id='summary'><thead><tr>"
             + "".join(f"<th>{html.escape(h)}</th>" for h in heads)

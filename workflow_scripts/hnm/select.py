@@ -24,7 +24,10 @@ REASONS = (
     "outside_window",
     "positive_id",
     "positive_text",
+    "positive_normalized_text",
+    "positive_similarity",
     "query_text",
+    "judged_positive",
     "absolute_margin",
     "relative_margin",
     "max_score",
@@ -91,12 +94,22 @@ class CandidateArrays:
     is_query_text: np.ndarray
     margin: np.ndarray
     keys: np.ndarray
+    # only with exclude_normalized_text / max_positive_similarity: the candidate equals a
+    # positive of its group after normalization; its highest cosine to the query's positives
+    excl_norm_text: np.ndarray | None = None
+    positive_similarity: np.ndarray | None = None
+    # only with a cross-encoder judge: it calls the candidate relevant (hnm.mine.Judge)
+    judged: np.ndarray | None = None
 
 
-def select_candidates(c: CandidateArrays, n_queries: int, opts: MiningOptions) -> tuple[np.ndarray, np.ndarray]:
+def select_candidates(
+    c: CandidateArrays, n_queries: int, opts: MiningOptions, judge: str = "keep"
+) -> tuple[np.ndarray, np.ndarray]:
     """Choose negatives for a run of queries at once. Returns ``chosen`` (candidate
     indices, grouped by query, in output order) and ``reason`` (int8 code per candidate:
-    0 kept, else 1 + index into REASONS)."""
+    0 kept, else 1 + index into REASONS). ``judge`` ``drop`` or ``relabel`` removes the
+    candidates ``c.judged`` calls relevant (the miner moves them to the positives for
+    relabel)."""
     cq, pos = c.cq, c.rank
     n = len(cq)
     reason = np.zeros(n, dtype=np.int8)
@@ -108,8 +121,14 @@ def select_candidates(c: CandidateArrays, n_queries: int, opts: MiningOptions) -
         reason[(pos < opts.range_min) | (pos >= opts.range_max)] = _CODE["outside_window"]
     remove(c.excl_id, "positive_id")
     remove(c.excl_text, "positive_text")
+    if opts.exclude_normalized_text:
+        remove(c.excl_norm_text, "positive_normalized_text")
+    if opts.max_positive_similarity is not None:
+        remove(c.positive_similarity >= opts.max_positive_similarity, "positive_similarity")
     if opts.exclude_query_text:
         remove(c.is_query_text, "query_text")
+    if judge in ("drop", "relabel"):
+        remove(c.judged, "judged_positive")
     margin = c.margin
     has_margin = ~np.isnan(margin)
     s = c.scores.astype(np.float64)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 _HASH_KEYS = ("hardneg-text-k1.", "hardneg-text-k2.")  # 16 bytes each (SipHash keys)
@@ -19,3 +21,15 @@ def text_hashes(texts) -> np.ndarray:
 
     values = np.asarray(texts, dtype=object)
     return np.stack([hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS], axis=1)
+
+
+def normalized_text(text: str) -> str:
+    """The text as the normalized-text check compares it: Unicode NFKC, casefolded, runs
+    of whitespace collapsed to one space and stripped (``"Foo  bar"`` equals ``"foo bar"``)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def row_ids(hashes: np.ndarray) -> np.ndarray:
+    """The same int64 id for rows with the same 128-bit hash (ids in hash order)."""
+    _, ids = np.unique(hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel(), return_inverse=True)
+    return ids.astype(np.int64).ravel()
