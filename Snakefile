@@ -31,6 +31,7 @@ rule all:
         [mined_output(d) for d in DATASETS],
         [f"{OUTPUT_DIR}/{d}.README.md" for d in DATASETS],
         [plot_files(d) for d in DATASETS],
+        [examples_file(d) for d in DATASETS],
         f"{OUTPUT_DIR}/summary.md",
         [evaluation_file(d) for d in EVALUATE.datasets],
         [f"{EVAL_OUT}/summary.md"] if EVALUATE.datasets else [],

@@ -217,6 +217,10 @@ def plot_files(dataset):
     ]
 
 
+def examples_file(dataset):
+    return f"{OUTPUT_DIR}/examples/{dataset}.{output_ext(dataset)}.html"
+
+
 def mine_stats_file(dataset):
     return f"{OUTPUT_DIR}/stats/{dataset}.{output_ext(dataset)}.mine_stats.json"
 

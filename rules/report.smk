@@ -65,3 +65,45 @@ rule report:
         benchmarks={d: benchmark_files(d) for d in DATASETS},
     script:
         "../workflow_scripts/report.py"
+
+
+# examples: a page of sample rows and suspicious negatives per dataset (report() page)
+rule examples:
+    input:
+        mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
+        stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
+        queries=rules.prepare.output.queries,
+        passages=rules.prepare.output.passages,
+        twins=rules.prepare.output.twins,
+        candidates=scored_candidates("candidates"),
+        positive_scores=scored_candidates("positive_scores"),
+        query_vectors=embedding_files("queries"),
+        passage_vectors=embedding_files("passages"),
+    output:
+        page=report(
+            f"{OUTPUT_DIR}/examples/{{dataset}}.{{ext}}.html",
+            caption="../report/examples.rst",
+            category="Examples",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "page": "examples"},
+        ),
+    log:
+        f"logs/examples/{OUT_KEY}/{{dataset}}.{{ext}}.log",
+    benchmark:
+        f"logs/benchmarks/examples/{OUT_KEY}/{{dataset}}.{{ext}}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(
+            2000 + 2 * size_mb([input.passages, input.queries])
+        )
+        * attempt,
+        runtime=lambda wc, input, attempt: int(10 + size_mb([input.candidates]) / 100)
+        * attempt,
+    params:
+        output_format=lambda wc: MINING[wc.dataset].output_format,
+        seed=lambda wc: MINING[wc.dataset].seed,
+        judge=bool(CROSS_ENCODER["name_or_path"]),
+    script:
+        "../workflow_scripts/examples.py"

@@ -42,6 +42,23 @@ def test_report_renders_every_dataset_offline_without_errors(demo_run, browser):
         assert got["rendered"] == got["listed"] == 6, (ds, got)
         assert set(got["plots"]) == PLOTS, ds
     assert seen["summary"] == {"iframe": True, "rows": 16}
+    assert set(seen["examples"]) == set(datasets)
+    out = wd / "retrieval" / "original"
+    for ds, got in seen["examples"].items():
+        assert got["listed"] == 1 and got["iframe"] and got["scripts"] == 0, ds
+        lines = [json.loads(line) for line in (out / f"{ds}.jsonl").open(encoding="utf-8")]
+        stats = json.loads((out / "stats" / f"{ds}.jsonl.mine_stats.json").read_text())
+        assert len(got["rows"]) == min(20, stats["output_rows"]) == min(20, len(lines)), ds
+        for r in got["rows"]:
+            line = lines[r["row"]]
+            assert r["query"] == line["query"], ds
+            assert (r["positives"], r["negatives"]) == (
+                len(line["positive_passages"]),
+                len(line["negative_passages"]),
+            ), ds
+        cosines = [s["cosine"] for s in got["suspicious"]]
+        assert 0 < len(cosines) <= 20 and cosines == sorted(cosines, reverse=True), ds
+        assert all(lines[s["row"]]["negative_passages"] for s in got["suspicious"]), ds
 
 
 def test_single_dataset_target_reports_that_dataset_alone(demo_run, browser):

@@ -1,5 +1,5 @@
-// Drives the report's own React app through every dataset's plots, the summary page and the
-// evaluation pages, then writes what rendered into a PRE element (id hardneg-check) for the
+// Drives the report's own React app through every dataset's plots, the summary page, the
+// examples and the evaluation pages, then writes what rendered into a PRE element (id hardneg-check) for the
 // test to read.
 window.addEventListener("load", async () => {
   const out = {datasets: {}, summary: null, errors: window.__hardneg.errors, warnings: window.__hardneg.warnings};
@@ -60,6 +60,32 @@ window.addEventListener("load", async () => {
         }
       }
       out.evaluation[ds] = got;
+    }
+    out.examples = {};
+    for (const [ds, paths] of Object.entries(categories["Examples"] || {})) {
+      app.setView({navbarMode: "subcategory", category: "Examples", subcategory: ds});
+      await sleep(50);
+      for (const path of paths) {
+        views.handleSelectedResult(path);
+        await sleep(100);
+        const frame = document.querySelector("#app iframe[src^='data:text/html']");
+        const doc = new DOMParser().parseFromString(
+          decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+        out.examples[ds] = {
+          listed: paths.length,
+          iframe: !!frame,
+          scripts: doc.querySelectorAll("script").length,
+          rows: [...doc.querySelectorAll(".example")].map((e) => ({
+            row: +e.dataset.row,
+            query: e.querySelector("h4").textContent.replace(/^line \d+: /, ""),
+            negatives: e.querySelectorAll("tr.neg").length,
+            positives: e.querySelectorAll("tr.pos").length,
+          })),
+          suspicious: [...doc.querySelectorAll("#suspicious tbody tr")].map((r) => ({
+            row: +r.dataset.row, cosine: +r.children[1].textContent,
+          })),
+        };
+      }
     }
     out.fetched = performance.getEntriesByType("resource").map((e) => e.name).filter((n) => !n.startsWith("data:"));
   } catch (e) {
