@@ -24,17 +24,16 @@ import argparse
 import ast
 import gzip
 import json
-import os
 import random
 import re
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from collections import Counter
 from pathlib import Path
 
 import yaml
+from python_sources import python_sources
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("whitespace", "upper", "title", "truncated", "boilerplate")
@@ -42,40 +41,25 @@ KINDS = ("whitespace", "upper", "title", "truncated", "boilerplate")
 
 def code_pairs() -> list[tuple[str, str]]:
     """(docstring summary, source without the docstring) of documented functions."""
-    paths = sysconfig.get_paths()
-    roots = [paths["stdlib"], paths["purelib"]]
     out, seen = [], set()
-    for root in roots:
-        for dp, dn, fn in os.walk(root):
-            dn.sort()
-            parts = dp.split(os.sep)
-            if "test" in parts or "tests" in parts or (root == roots[0] and "site-packages" in parts):
+    for src, tree in python_sources():
+        lines = src.splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            for f in sorted(fn):
-                if not f.endswith(".py"):
-                    continue
-                try:
-                    src = Path(dp, f).read_text(encoding="utf-8")
-                    tree = ast.parse(src)
-                except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-                    continue
-                lines = src.splitlines()
-                for node in ast.walk(tree):
-                    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                        continue
-                    doc = ast.get_docstring(node)
-                    if not doc or not isinstance(node.body[0], ast.Expr) or len(node.body) < 2:
-                        continue
-                    summary = " ".join(doc.split("\n\n")[0].split())
-                    if not 4 <= len(summary.split()) <= 30 or not summary[0].isalpha():
-                        continue
-                    first, last = node.body[0].lineno - 1, node.body[0].end_lineno
-                    body = lines[node.lineno - 1 : first] + lines[last : node.end_lineno]
-                    code = textwrap.dedent("\n".join(body)).strip()
-                    if not 3 <= code.count("\n") <= 40 or code in seen or summary.lower() in seen:
-                        continue
-                    seen.update((code, summary.lower()))
-                    out.append((summary, code))
+            doc = ast.get_docstring(node)
+            if not doc or not isinstance(node.body[0], ast.Expr) or len(node.body) < 2:
+                continue
+            summary = " ".join(doc.split("\n\n")[0].split())
+            if not 4 <= len(summary.split()) <= 30 or not summary[0].isalpha():
+                continue
+            first, last = node.body[0].lineno - 1, node.body[0].end_lineno
+            body = lines[node.lineno - 1 : first] + lines[last : node.end_lineno]
+            code = textwrap.dedent("\n".join(body)).strip()
+            if not 3 <= code.count("\n") <= 40 or code in seen or summary.lower() in seen:
+                continue
+            seen.update((code, summary.lower()))
+            out.append((summary, code))
     return out
 
 

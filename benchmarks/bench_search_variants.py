@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
-from hnm.search import exact_scores, pair_dot  # noqa: E402
+from hnm.search import exact_scores  # noqa: E402
+from hnm.vectors import pair_dot  # noqa: E402
 
 THREADS = 2
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 import random
 import re
-import sysconfig
 from pathlib import Path
+
+from python_sources import python_sources
 
 CODE_LIKE = re.compile(r"[>{}=|`\\]|::|\.\.\.|^\s*[-*:]|^\w+\s*:|^(Parameters|Returns|Examples?|Notes?|Raises|Args)\b")
 
@@ -48,36 +48,22 @@ def documented_items() -> list[tuple[str | None, str]]:
     """(summary, description) of every documented module, function and class, in file
     order; summary is None where it is not a one-line prose sentence (such items only
     give distractor passages)."""
-    paths = sysconfig.get_paths()
-    roots = [paths["stdlib"], paths["purelib"]]
     out = []
-    for root in roots:
-        for dp, dn, fn in os.walk(root):
-            dn.sort()
-            parts = dp.split(os.sep)
-            if "test" in parts or "tests" in parts or (root == roots[0] and "site-packages" in parts):
+    for _src, tree in python_sources():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
                 continue
-            for f in sorted(fn):
-                if not f.endswith(".py"):
-                    continue
-                try:
-                    tree = ast.parse(Path(dp, f).read_text(encoding="utf-8"))
-                except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-                    continue
-                for node in ast.walk(tree):
-                    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
-                        continue
-                    doc = ast.get_docstring(node)
-                    if not doc:
-                        continue
-                    paras = [p for p in re.split(r"\n\s*\n", doc) if p.strip()]
-                    summary = prose(paras[0]) if paras else None
-                    if isinstance(node, ast.Module) or (summary and not 4 <= len(summary.split()) <= 30):
-                        summary = None
-                    body = [t for t in map(prose, paras[1:]) if t]
-                    description = " ".join(body)
-                    if len(description.split()) >= 20:
-                        out.append((summary, " ".join(description.split()[:300])))
+            doc = ast.get_docstring(node)
+            if not doc:
+                continue
+            paras = [p for p in re.split(r"\n\s*\n", doc) if p.strip()]
+            summary = prose(paras[0]) if paras else None
+            if isinstance(node, ast.Module) or (summary and not 4 <= len(summary.split()) <= 30):
+                summary = None
+            body = [t for t in map(prose, paras[1:]) if t]
+            description = " ".join(body)
+            if len(description.split()) >= 20:
+                out.append((summary, " ".join(description.split()[:300])))
     return out
 
 

@@ -27,49 +27,34 @@ from __future__ import annotations
 import ast
 import gzip
 import json
-import os
 import random
 import re
 import sys
-import sysconfig
+
+from python_sources import python_sources
 
 TITLE_TEXT = "Five Stars"
 
 
 def english_sentences(min_words: int = 4) -> list[str]:
     """Sentences from docstrings (prose only: code-like paragraphs are skipped)."""
-    paths = sysconfig.get_paths()
-    roots = [paths["stdlib"], paths["purelib"]]
     out: list[str] = []
     seen: set[str] = set()
-    for root in roots:
-        for dp, dn, fn in os.walk(root):
-            dn.sort()
-            parts = dp.split(os.sep)
-            if "test" in parts or "tests" in parts or (root == roots[0] and "site-packages" in parts):
+    for _src, tree in python_sources():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
                 continue
-            for f in sorted(fn):
-                if not f.endswith(".py"):
+            doc = ast.get_docstring(node)
+            if not doc:
+                continue
+            for para in doc.split("\n\n"):
+                para = " ".join(para.split())
+                if len(para) < 40 or not para[0].isalpha() or re.search(r"[>{}=_|]|::|\.\.\.", para):
                     continue
-                try:
-                    with open(os.path.join(dp, f), encoding="utf-8") as fh:
-                        tree = ast.parse(fh.read())
-                except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-                    continue
-                for node in ast.walk(tree):
-                    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
-                        continue
-                    doc = ast.get_docstring(node)
-                    if not doc:
-                        continue
-                    for para in doc.split("\n\n"):
-                        para = " ".join(para.split())
-                        if len(para) < 40 or not para[0].isalpha() or re.search(r"[>{}=_|]|::|\.\.\.", para):
-                            continue
-                        for s in re.split(r"(?<=[.!?])\s+", para):
-                            if len(s.split()) >= min_words and s not in seen:
-                                seen.add(s)
-                                out.append(s)
+                for s in re.split(r"(?<=[.!?])\s+", para):
+                    if len(s.split()) >= min_words and s not in seen:
+                        seen.add(s)
+                        out.append(s)
     return out
 
 

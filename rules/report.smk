@@ -92,7 +92,7 @@ rule examples:
     benchmark:
         f"logs/benchmarks/examples/{OUT_KEY}/{{dataset}}.{{ext}}.tsv"
     conda:
-        "../envs/evaluate.yaml"
+        "../envs/mine.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, input, attempt: int(

@@ -142,6 +142,7 @@ def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_pat
     first row; with every hash forced equal, the byte comparison keeps distinct vectors
     apart and the candidate table is unchanged."""
     import hnm.search as search
+    from hnm.vectors import QueryVectors
 
     rng = np.random.default_rng(8)
     p = _vectors(rng, 150, 16)
@@ -149,12 +150,12 @@ def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_pat
     q = base[rng.integers(0, 9, 50)]
     qf = tmp_path / "q.npy"
     np.save(qf, q)
-    rep = search.distinct_queries(search.QueryVectors([qf]), chunk=4)
+    rep = search.distinct_queries(QueryVectors([qf]), chunk=4)
     for i in range(50):
         assert rep[i] == int(np.flatnonzero((q == q[i]).all(axis=1))[0])
     normal = pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "normal"))
     monkeypatch.setattr(search, "row_hashes", lambda a: np.zeros(len(a), dtype=np.uint64))
-    collided = search.distinct_queries(search.QueryVectors([qf]), chunk=4)
+    collided = search.distinct_queries(QueryVectors([qf]), chunk=4)
     assert all((q[collided[i]] == q[i]).all() for i in range(50))
     assert (collided == np.arange(50)).sum() > 9  # distinct vectors stay apart
     assert pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "collide")).equals(normal)

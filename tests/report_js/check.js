@@ -4,6 +4,9 @@
 window.addEventListener("load", async () => {
   const out = {datasets: {}, summary: null, errors: window.__hardneg.errors, warnings: window.__hardneg.warnings};
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // the document of an HTML result, from its data URI (what the report's iframe shows)
+  const resultDoc = (path) => new DOMParser().parseFromString(
+    decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
   try {
     await sleep(100);
     out.app_rendered = document.querySelector("#app").children.length > 0;
@@ -31,8 +34,7 @@ window.addEventListener("load", async () => {
         views.handleSelectedResult(path);
         await sleep(100);
         const frame = document.querySelector("#app iframe[src^='data:text/html']");
-        const doc = new DOMParser().parseFromString(
-          decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+        const doc = resultDoc(path);
         out.summary = {iframe: !!frame, rows: doc.querySelectorAll("#summary tbody tr").length};
       }
     }
@@ -52,8 +54,7 @@ window.addEventListener("load", async () => {
           }
         } else {
           const frame = document.querySelector("#app iframe[src^='data:text/html']");
-          const doc = new DOMParser().parseFromString(
-            decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+          const doc = resultDoc(path);
           got.iframe = !!frame;
           got.table_rows = doc.querySelectorAll("#metrics tbody tr").length;
           got.comparisons = doc.querySelectorAll("#comparisons tbody tr").length;
@@ -69,8 +70,7 @@ window.addEventListener("load", async () => {
         views.handleSelectedResult(path);
         await sleep(100);
         const frame = document.querySelector("#app iframe[src^='data:text/html']");
-        const doc = new DOMParser().parseFromString(
-          decodeURIComponent(escape(atob(results[path].data_uri.split(",")[1]))), "text/html");
+        const doc = resultDoc(path);
         out.examples[ds] = {
           listed: paths.length,
           iframe: !!frame,

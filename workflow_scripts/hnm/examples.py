@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 
 from .candidates import read_positive_scores
 from .io import atomic_path, read_json
-from .search import QueryVectors, ShardedMatrix, pair_dot
 from .select import sample_keys
 from .texts import passage_text, text_hashes
 from .textstore import joined_text
+from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
 SAMPLE = 20
 SUSPICIOUS = 20

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 from .candidates import CANDIDATE_SCHEMA, QueryRun, ranks_within, write_positive_scores
 from .io import atomic_path
 from .options import SearchOptions
-from .search import QueryVectors, ShardedMatrix, order_candidates, pair_dot
+from .search import order_candidates
+from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
 
 def merge_shards(shard_ids, shard_scores, out_candidates, *, topk: int, chunk: int, logger=None) -> int:

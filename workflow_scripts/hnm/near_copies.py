@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 
-from .search import ShardedMatrix, pair_dot
 from .texts import normalized_text, passage_text, row_ids, text_hashes
+from .vectors import ShardedMatrix, pair_dot
 
 STEP = 32768  # (candidate, positive) pairs scored at a time
 

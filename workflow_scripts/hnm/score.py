@@ -46,17 +46,21 @@ class ScoreJob:
 def rank_corpus(model, passages_path, query_texts: list[str], job: ScoreJob, tmp: Path, logger=None) -> np.ndarray:
     """(queries, 100) passage rows, best first, over every chunk of the corpus."""
     m = job.model
+
+    def encode(texts, path, prompt, label):
+        encode_blocks(
+            model,
+            texts,
+            path,
+            block_rows=job.block_rows,
+            batch_size=m.batch_size,
+            prompt=prompt,
+            logger=logger,
+            label=label,
+        )
+
     q_npy = tmp / "queries.npy"
-    encode_blocks(
-        model,
-        query_texts,
-        q_npy,
-        block_rows=job.block_rows,
-        batch_size=m.batch_size,
-        prompt=m.query_prompt,
-        logger=logger,
-        label="held-out queries",
-    )
+    encode(query_texts, q_npy, m.query_prompt, "held-out queries")
     n_passages = pq.ParquetFile(passages_path).metadata.num_rows
     block = max(1, job.block_rows)
     chunk = max(block, CHUNK_ROWS // block * block)
@@ -66,16 +70,7 @@ def rank_corpus(model, passages_path, query_texts: list[str], job: ScoreJob, tmp
     for c in range(n_chunks):
         first, texts = shard_texts(passages_path, "passages", c, n_chunks, chunk)
         p_npy = tmp / f"passages.{c}.npy"
-        encode_blocks(
-            model,
-            texts,
-            p_npy,
-            block_rows=job.block_rows,
-            batch_size=m.batch_size,
-            prompt=m.passage_prompt,
-            logger=logger,
-            label=f"corpus chunk {c + 1}/{n_chunks}",
-        )
+        encode(texts, p_npy, m.passage_prompt, f"corpus chunk {c + 1}/{n_chunks}")
         out = SimpleNamespace(ids=tmp / f"ids.{c}.npy", scores=tmp / f"scores.{c}.npy")
         search_shard([q_npy], p_npy, first, out, search, logger=logger)
         ids.append(np.load(out.ids))

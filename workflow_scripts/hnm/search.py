@@ -10,7 +10,6 @@ lists gives the same global top-k for 1 shard or many.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,16 +17,7 @@ import numpy as np
 from .devices import pick_device
 from .io import Progress, atomic_path, read_json
 from .options import SearchOptions
-
-
-def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products in float64 along the last axis.
-
-    Multiply-then-``sum`` uses NumPy's pairwise summation over a contiguous axis, whose
-    order depends only on the vector length: the same pair scores the same wherever it
-    is computed (candidate search or positive scoring), whatever the batch around it.
-    """
-    return np.ascontiguousarray(a * b).sum(axis=-1)
+from .vectors import QueryVectors, pair_dot
 
 
 def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -235,52 +225,6 @@ def search_shard(
         sc_out.flush()
         del ids_out, sc_out
         progress.finish()
-
-
-class ShardedMatrix:
-    """Row access by global index into a list of row-sharded ``.npy`` files (mmapped)."""
-
-    def __init__(self, paths):
-        self.parts = [np.load(p, mmap_mode="r") for p in paths]
-        self.starts = np.cumsum([0] + [len(a) for a in self.parts])
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        idx = np.asarray(idx, dtype=np.int64)
-        dim = next((a.shape[1] for a in self.parts if a.ndim == 2), 0)
-        out = np.empty((len(idx), dim), dtype=np.float32)
-        part = np.searchsorted(self.starts, idx, side="right") - 1
-        for j in np.unique(part):
-            sel = part == j
-            out[sel] = self.parts[j][idx[sel] - self.starts[j]]
-        return out
-
-
-class QueryVectors(ShardedMatrix):
-    """Query vectors by global row. With ``twins`` (path or array, -1 = none), a query whose
-    text is also a passage reads that passage's vector from ``passage_npys``: its own row
-    in the query files was not encoded."""
-
-    def __init__(self, query_npys, twins=None, passage_npys=None):
-        super().__init__(query_npys)
-        if isinstance(twins, (str, os.PathLike)):
-            twins = np.load(twins, mmap_mode="r")
-        if twins is not None and passage_npys is None:
-            raise ValueError("query twins need the passage vectors (passage_npys)")
-        self.twins = twins
-        self.passages = ShardedMatrix(passage_npys) if twins is not None else None
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        idx = np.asarray(idx, dtype=np.int64)
-        out = super().take(idx)
-        if self.twins is not None and len(idx):
-            twin = np.asarray(self.twins[idx])
-            has = twin >= 0
-            if has.any():
-                out[has] = self.passages.take(twin[has])
-        return out
 
 
 @dataclass(frozen=True)
