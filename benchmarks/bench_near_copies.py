@@ -135,8 +135,10 @@ def main() -> None:
     wd.mkdir(parents=True, exist_ok=True)
     rows, planted = make_rows(a.rows, a.planted)
     data = wd / "code.jsonl.gz"
-    with gzip.open(data, "wt", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if not data.exists() or gzip.decompress(data.read_bytes()).decode() != text:
+        # rewritten only when it changes: a new mtime would make Snakemake re-run everything
+        data.write_bytes(gzip.compress(text.encode(), mtime=0))
     settings = {"seed": {"preset": "seed"}, "percpos95": {"preset": "percpos95"}}
     for t in a.thresholds.split(","):
         settings[f"percpos95+filter{t}"] = {

@@ -15,8 +15,11 @@ SUBSET = ["squad_pairs", "gooaq_pairs", "searchQA_top5_snippets", "hotpotqa"]
 
 
 def _mine(wd, name, **mining):
+    """Only the mined files (and their stats) of every demo dataset, into retrieval/NAME."""
     cfg = write_config(wd / f"{name}.yaml", demo_config(output_dir=f"retrieval/{name}", mining=mining))
-    proc = run_snakemake(wd, cfg, "--cores", "2")
+    ext = "parquet" if mining.get("output_format") == "sentence-transformers" else "jsonl"
+    targets = [f"retrieval/{name}/{ds}.{ext}" for ds in demo_config()["datasets"]]
+    proc = run_snakemake(wd, cfg, "--cores", "2", *targets)
     return proc, wd / "retrieval" / name
 
 
@@ -79,13 +82,18 @@ def test_sentence_transformers_format_loads_with_datasets(demo_run):
 
 @pytest.mark.parametrize(
     "mining",
-    [{"preset": "percpos95"}, {"output_format": "flagembedding"}, {"sampling_strategy": "top", "range_min": 0}],
+    [
+        {"preset": "percpos95"},
+        {"output_format": "flagembedding"},
+        {"sampling_strategy": "top", "range_min": 0},
+        {"exclude_normalized_text": True, "max_positive_similarity": 0.9},
+    ],
 )
-def test_switching_preset_or_format_replans_only_mine(demo_run, mining):
+def test_switching_preset_format_or_filter_replans_only_mine(demo_run, mining):
     wd, _ = demo_run
     cfg = write_config(wd / "switch.yaml", demo_config(mining=mining))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
-    assert jobs.get("mine") == 16 and set(jobs) <= {"mine", "plots", "card", "report", "all"}, jobs
+    assert jobs.get("mine") == 16 and set(jobs) <= {"mine", "plots", "examples", "card", "report", "all"}, jobs
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_changing_mining_replans_only_mine(demo_run):
     cfg = write_config(wd / "mining.yaml", demo_config(mining={"preset": "seed", "num_negatives": 8}))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
     assert jobs.get("mine") == 16
-    assert set(jobs) <= {"mine", "plots", "card", "report", "all"}, jobs
+    assert set(jobs) <= {"mine", "plots", "examples", "card", "report", "all"}, jobs
 
 
 def test_up_to_date_demo_plans_nothing(demo_run):
@@ -138,6 +138,7 @@ def test_long_stages_log_progress_and_every_job_has_a_benchmark_file(demo_run):
         ("mine/retrieval_original", 16),
         ("card/retrieval_original", 16),
         ("plots/retrieval_original", 16),
+        ("examples/retrieval_original", 16),
     ):
         files = sorted((bench / stage).rglob("*.tsv"))
         assert len(files) == jobs, (stage, len(files))
