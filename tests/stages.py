@@ -11,6 +11,7 @@ import numpy as np
 from hnm import embed, merge, mine, prepare, search
 from hnm.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
 from hnm.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
+from hnm.texts import normalized_text
 
 Files = SimpleNamespace
 
@@ -62,9 +63,11 @@ def select_negatives(
     query_id, query_text, cand_ids, cand_scores, cand_texts, positive_ids, positive_texts, positive_score, opts, removed
 ) -> list[int]:
     """One query through select_candidates: the positions (into the ranked candidate
-    list) of the chosen negatives. ``removed`` (a Counter) is incremented per reason."""
+    list) of the chosen negatives. ``removed`` (a Counter) is incremented per reason.
+    There are no vectors here: no candidate is near a positive's vector."""
     m = len(cand_ids)
     ids = np.asarray(cand_ids, dtype=np.int64)
+    normalized_positives = {normalized_text(t) for t in positive_texts}
     arrays = CandidateArrays(
         cq=np.zeros(m, dtype=np.int64),
         rank=np.arange(m),
@@ -74,6 +77,8 @@ def select_negatives(
         is_query_text=np.asarray([t == query_text for t in cand_texts], dtype=bool),
         margin=np.full(m, np.nan if positive_score is None else positive_score),
         keys=sample_keys(np.full(m, query_seeds(opts.seed, [query_id])[0]), ids),
+        excl_norm_text=np.asarray([normalized_text(t) in normalized_positives for t in cand_texts], dtype=bool),
+        positive_similarity=np.full(m, -np.inf, dtype=np.float32),
     )
     chosen, reason = select_candidates(arrays, 1, opts)
     for code, count in enumerate(count_reasons(reason)[1:], start=1):

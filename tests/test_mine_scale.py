@@ -20,6 +20,9 @@ from hnm.mine import Miner
 from hnm.options import PRESETS, MiningOptions
 from hnm.select import REASONS
 
+# these tables come without vectors: percpos95 less its passage-passage filter
+PERCPOS95_WITHOUT_VECTORS = {**PRESETS["percpos95"], "max_positive_similarity": None}
+
 
 def original_sample_hn(ranked_ids: list[int], positives: set[int], depth=(2, 100), n_sample=16, rng=None):
     """tDRO build_train_hn_dp.py's selection, ported: raw ranks depth[0]..depth[1]-1 of
@@ -120,7 +123,7 @@ def test_a_query_text_repeated_many_times_is_linear(tmp_path):
     positives = [[i] for i in range(n)]
     cands = {q: [((q + k) % n, 0.9 - k / 1000) for k in range(30)] for q in range(0, n, 97)}
     qp, pp, cp, sp = _tables(tmp_path, qtexts, positives, passages, cands)
-    opts = MiningOptions(**PRESETS["percpos95"])
+    opts = MiningOptions(**PERCPOS95_WITHOUT_VECTORS)
     miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
     assert len(miner.excl_id_keys) == n and len(set(miner.group.tolist())) == 1
     stats = mine_dataset(qp, pp, cp, sp, tmp_path / "o.jsonl", tmp_path / "s.json", opts)
@@ -203,7 +206,7 @@ def test_prepare_then_mine_on_degenerate_real_shaped_rows(tmp_path):
         ),
         tmp_path / "pos.parquet",
     )
-    opts = MiningOptions(**{**PRESETS["percpos95"], "range_max": npas, "num_negatives": 30})
+    opts = MiningOptions(**{**PERCPOS95_WITHOUT_VECTORS, "range_max": npas, "num_negatives": 30})
     mine_dataset(
         t["q"],
         t["p"],

@@ -245,14 +245,16 @@ SEED = defaults(MiningOptions)
 
 PRESETS = {
     "seed": SEED,
-    # NV-Retriever's TopK-PercPos: drop candidates scoring above 95% of the positive,
-    # then take the top survivors (sentence-transformers' filtered window).
+    # NV-Retriever's TopK-PercPos (candidates above 95% of the positive dropped, then the
+    # top survivors), less near-copies of a positive (cosine 0.9: BENCHMARKS.md)
     "percpos95": {
         **SEED,
         "range_min": 0,
         "rank_window": "filtered",
         "relative_margin": 0.05,
         "exclude_query_text": True,
+        "exclude_normalized_text": True,
+        "max_positive_similarity": 0.9,
         "group_identical_queries": True,
         "sampling_strategy": "top",
     },
