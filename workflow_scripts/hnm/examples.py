@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from .candidates import read_positive_scores
 from .io import atomic_path, read_json
 from .select import sample_keys
-from .texts import passage_text, text_hashes
+from .texts import passage_text, table_hashes, text_hashes
 from .textstore import joined_text
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
@@ -81,14 +81,6 @@ class Lookup:
         return np.where(self.keys[pos] == k, self.rows[pos], -1)
 
 
-def _table_hashes(path, columns, text_of) -> np.ndarray:
-    parts = [
-        text_hashes(text_of(b).to_numpy(zero_copy_only=False))
-        for b in pq.ParquetFile(path).iter_batches(columns=columns)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.uint64)
-
-
 def candidate_info(path, pairs: set) -> dict:
     """{(query row, passage row): (rank, score)} of the candidate table, for ``pairs``."""
     out = {}
@@ -119,8 +111,8 @@ def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dic
     scan = set(picked(n_rows, job.seed, SCAN).tolist())
     sample = set(picked(n_rows, job.seed + 1, SAMPLE).tolist())
     rows = {i: r for i, r in enumerate(read_rows(inputs.mined, job.output_format)) if i in scan or i in sample}
-    queries = Lookup(_table_hashes(inputs.queries, ["text"], lambda b: b.column("text")))
-    passages = Lookup(_table_hashes(inputs.passages, ["title", "text"], joined_text))
+    queries = Lookup(table_hashes(inputs.queries, ["text"], lambda b: b.column("text").to_pylist()))
+    passages = Lookup(table_hashes(inputs.passages, ["title", "text"], lambda b: joined_text(b).to_pylist()))
     pvec = ShardedMatrix(list(inputs.passage_vectors))
     qvec = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors))
     entries = []

@@ -10,22 +10,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from .texts import normalized_text, passage_text, row_ids, text_hashes
+from .texts import normalized_text, passage_text, row_ids, table_hashes
 from .vectors import ShardedMatrix, pair_dot
 
 STEP = 32768  # (candidate, positive) pairs scored at a time
 
 
-def normalized_ids(passages_path, batch_rows: int = 32768) -> np.ndarray:
+def normalized_ids(passages_path) -> np.ndarray:
     """One id per passage row; equal ids for equal normalized ``title + text``."""
-    parts = []
-    for b in pq.ParquetFile(passages_path).iter_batches(batch_size=batch_rows, columns=["title", "text"]):
+
+    def normalized(b):
         titles, texts = b.column("title").to_pylist(), b.column("text").to_pylist()
-        norm = [normalized_text(passage_text(a or "", t or "")) for a, t in zip(titles, texts, strict=True)]
-        parts.append(text_hashes(norm) if norm else np.zeros((0, 2), dtype=np.uint64))
-    return row_ids(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return [normalized_text(passage_text(a or "", t or "")) for a, t in zip(titles, texts, strict=True)]
+
+    return row_ids(table_hashes(passages_path, ["title", "text"], normalized, 32768))
 
 
 class PositiveSimilarity:

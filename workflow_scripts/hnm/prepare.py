@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from .beir import BeirSource
 from .io import InputError, Progress, atomic_path, write_json
 from .loaders import BadRows, PairRow, iter_medmcqa, iter_pairs
-from .texts import passage_text, text_hashes
+from .texts import passage_text, table_hashes, text_hashes
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
 PASSAGE_SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
@@ -248,18 +248,13 @@ def query_twins(queries_path, passages_path, batch_rows: int = 65536) -> np.ndar
     takes its twin passage's vector (paraphrase and duplicate-question files, where most
     queries are also passages)."""
 
-    def hashes(path, columns, text_of) -> np.ndarray:
-        parts = [
-            text_hashes(text_of(b)) for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.uint64)
-
-    ph = hashes(
+    ph = table_hashes(
         passages_path,
         ["title", "text"],
         lambda b: [passage_text(t, x) for t, x in zip(b.column(0).to_pylist(), b.column(1).to_pylist(), strict=True)],
+        batch_rows,
     )
-    qh = hashes(queries_path, ["text"], lambda b: b.column(0).to_pylist())
+    qh = table_hashes(queries_path, ["text"], lambda b: b.column(0).to_pylist(), batch_rows)
     if not len(ph):
         return np.full(len(qh), -1, dtype=np.int64)
     order = np.argsort(ph[:, 0], kind="stable")  # among equal hashes, the first passage first

@@ -33,3 +33,13 @@ def row_ids(hashes: np.ndarray) -> np.ndarray:
     """The same int64 id for rows with the same 128-bit hash (ids in hash order)."""
     _, ids = np.unique(hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel(), return_inverse=True)
     return ids.astype(np.int64).ravel()
+
+
+def table_hashes(path, columns: list[str], text_of, batch_rows: int = 65536) -> np.ndarray:
+    """(rows, 2) uint64: the 128-bit hash of ``text_of(batch)`` (a list of strings per
+    parquet record batch of ``columns``) for every row of the table at ``path``, one batch in
+    memory at a time."""
+    import pyarrow.parquet as pq
+
+    parts = [text_hashes(text_of(b)) for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)]
+    return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.uint64)
