@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("workflow_scripts", "tests")]
 from stages import search_files  # noqa: E402
 
-from hnm.search import FaissIndex, ivf_nlist, ivf_nprobe  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hardneg.search import FaissIndex, ivf_nlist, ivf_nprobe  # noqa: E402
 
 TOPK = 100
 

@@ -26,7 +26,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 pkg = __import__(sys.argv[2] + ".mine", fromlist=["mine"])
-from hnm.options import PRESETS
+from hardneg.options import PRESETS
 args = json.loads(sys.argv[3])
 opts = pkg.MiningOptions.from_dict(PRESETS[args["preset"]])
 t = time.perf_counter()
@@ -54,15 +54,15 @@ def main(
     try:
         # the whole package as it was at old_rev, importable as hnm_old
         tar = subprocess.run(
-            ["git", "-C", str(REPO), "archive", old_rev, "workflow_scripts/hnm"], capture_output=True, check=True
+            ["git", "-C", str(REPO), "archive", old_rev, "src/hardneg"], capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=tar, check=True)
-        shutil.move(work / "workflow_scripts" / "hnm", work / "hnm_old")
+        shutil.move(work / "src" / "hardneg", work / "hnm_old")
         (work / "child.py").write_text(CHILD)
-        env = {**os.environ, "PYTHONPATH": f"{REPO / 'workflow_scripts'}"}
+        env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}"}
         for preset in presets.split(","):
             res = {}
-            for label, pkg in (("old", "hnm_old"), ("new", "hnm")):
+            for label, pkg in (("old", "hnm_old"), ("new", "hardneg")):
                 args = {
                     "q": f"{prep}/queries.parquet",
                     "p": f"{prep}/passages.parquet",

@@ -26,7 +26,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / ".cache"
-sys.path.insert(0, str(REPO / "workflow_scripts"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 STAGES = ("prepare", "embed", "search", "merge", "mine")
 
@@ -48,7 +47,7 @@ def ensure_inputs(rows: int, shape: str = "amazon") -> tuple[Path, Path]:
 
 def stage_table(wd: Path) -> dict[str, tuple[float, float]]:
     """{stage: (sum of job wall seconds, max job RSS MB)} from the benchmark files."""
-    from hnm.report import stage_costs
+    from hardneg.report import stage_costs
 
     paths: dict[str, list] = defaultdict(list)
     for tsv in (wd / "logs" / "benchmarks").rglob("*.tsv"):

@@ -27,9 +27,8 @@ import faiss
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow_scripts"))
-from hnm.search import exact_scores  # noqa: E402
-from hnm.vectors import pair_dot  # noqa: E402
+from hardneg.search import exact_scores  # noqa: E402
+from hardneg.vectors import pair_dot  # noqa: E402
 
 THREADS = 2
 

@@ -42,11 +42,11 @@ def run_ours(raw: Path, wd: Path) -> dict:
     import sentence_transformers  # noqa: F401  imported before timing, as the ST side does
     import torch  # noqa: F401
 
-    sys.path[:0] = [str(REPO / "workflow_scripts"), str(REPO / "tests")]
     from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
-    from hnm.merge import positive_scores
-    from hnm.options import PRESETS, MiningOptions
+    sys.path.insert(0, str(REPO / "tests"))
+    from hardneg.merge import positive_scores
+    from hardneg.options import PRESETS, MiningOptions
 
     t = {}
     s = time.perf_counter()

@@ -1,6 +1,6 @@
 """Check the GPU embed path: fp16 on CUDA against fp32 on CPU, on the same shard.
 
-Runs the workflow's own embed stage (``hnm.embed.run``) twice on the GPU and once on the CPU and prints
+Runs the workflow's own embed stage (``hardneg.embed.run``) twice on the GPU and once on the CPU and prints
 the device, dtype, throughput, GPU-run reproducibility and the CPU/GPU cosine agreement.
 Usage: python benchmarks/gpu_check.py MODEL_PATH TABLE_DIR [OUT_DIR]
 (TABLE_DIR holds a prepared dataset's queries.parquet and passages.parquet).
@@ -13,13 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / d) for d in ("workflow_scripts", "tests")]
 
 import numpy as np  # noqa: E402
 from stages import embed_shard  # noqa: E402
 
-from hnm.embed import load_model  # noqa: E402
-from hnm.options import ModelOptions  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hardneg.embed import load_model  # noqa: E402
+from hardneg.options import ModelOptions  # noqa: E402
 
 
 def run(model, tables: Path, out: Path, tag: str, device: str, block_rows: int) -> tuple[float, np.ndarray]:

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from hnm import embed, merge, mine, prepare, search
-from hnm.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
-from hnm.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
-from hnm.texts import normalized_text
+from hardneg import embed, merge, mine, prepare, search
+from hardneg.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
+from hardneg.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
+from hardneg.texts import normalized_text
 
 Files = SimpleNamespace
 

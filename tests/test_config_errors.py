@@ -4,8 +4,8 @@ The cases are derived from ``schemas/config.schema.yaml`` itself: each leaf key 
 block (top level, model, embed, search, cross_encoder, prepare, evaluate, mining, a dataset
 and its mining block) gets a value its schema forbids. Each goes through the schema check
 the workflow runs first; one leaf per block also through a real `snakemake -n`. The rules
-that span keys are checked in code (``hnm.options.check_mining``,
-``hnm.options.evaluation_variants``, ``hnm.sources.parse_source``, ``rules/common.smk``)
+that span keys are checked in code (``hardneg.options.check_mining``,
+``hardneg.options.evaluation_variants``, ``hardneg.sources.parse_source``, ``rules/common.smk``)
 and each gets a planning case of its own.
 """
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hnm import devices
-from hnm.devices import acquire_gpu_slot, release_gpu_slot
-from hnm.embed import claim_vector_kind, resolve_precision
+from hardneg import devices
+from hardneg.devices import acquire_gpu_slot, release_gpu_slot
+from hardneg.embed import claim_vector_kind, resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ def _hold_slot_in_child(lock_dir: Path, n: int) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO / "workflow_scripts")!r})
-        from hnm.devices import acquire_gpu_slot
+        from hardneg.devices import acquire_gpu_slot
         print(acquire_gpu_slot({n}, {str(lock_dir)!r}, wait=5), flush=True)
         time.sleep(30)
     """)

@@ -1,9 +1,9 @@
 """Every rule's conda env holds what its code imports (checked statically: conda cannot be
-reached here). From each rule's script, every module of ``hnm`` it reaches is read, with
+reached here). From each rule's script, every module of ``hardneg`` it reaches is read, with
 the imports inside functions too, so a lazy import on a path the rule takes counts. An
 import guarded by ``except ImportError`` is optional and needs no package. The check is per
 module, so an env may hold a package that a module reached imports on a path the rule never
-takes (the card rule reaches hnm.sources, whose hub download imports huggingface_hub)."""
+takes (the card rule reaches hardneg.sources, whose hub download imports huggingface_hub)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _optional(node: ast.AST, parents: dict) -> bool:
 
 
 def imports_of(path) -> tuple[set[str], set[str]]:
-    """(third-party top-level names, hnm modules) imported anywhere in ``path``."""
+    """(third-party top-level names, hardneg modules) imported anywhere in ``path``."""
     tree = ast.parse(path.read_text())
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     third, local = set(), set()
@@ -54,16 +54,16 @@ def imports_of(path) -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # from .x import y (inside hnm)
-                names = [f"hnm.{node.module}"] if node.module else [f"hnm.{a.name}" for a in node.names]
+            if node.level:  # from .x import y (inside hardneg)
+                names = [f"hardneg.{node.module}"] if node.module else [f"hardneg.{a.name}" for a in node.names]
             else:
                 names = [node.module]
         else:
             continue
         for name in names:
-            if name.startswith("hnm."):
+            if name.startswith("hardneg."):
                 local.add(name.split(".")[1])
-            elif name == "hnm":
+            elif name == "hardneg":
                 local |= {a.name for a in node.names}
             elif name.split(".")[0] not in sys.stdlib_module_names and not _optional(node, parents):
                 third.add(name.split(".")[0])
@@ -78,7 +78,7 @@ def reached_imports(script) -> set[str]:
         if mod in seen:
             continue
         seen.add(mod)
-        t, more = imports_of(SCRIPTS / "hnm" / f"{mod}.py")
+        t, more = imports_of(SCRIPTS / "hardneg" / f"{mod}.py")
         third |= t
         todo |= more - seen
     return third

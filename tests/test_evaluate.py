@@ -154,8 +154,8 @@ def test_training_and_scoring_again_gives_the_same_numbers(eval_run, tmp_path):
     options: the same model scores, byte for byte."""
     from types import SimpleNamespace
 
-    from hnm import score, train
-    from hnm.options import EvaluateOptions, ModelOptions, SearchOptions
+    from hardneg import score, train
+    from hardneg.options import EvaluateOptions, ModelOptions, SearchOptions
 
     wd, conf = eval_run
     cfg = yaml.safe_load(conf.read_text())

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from render_report import CHROMIUM_FLAGS, chromium
 
-from hnm.examples import FOLD, page, picked
+from hardneg.examples import FOLD, page, picked
 
 EVIL = "<script>document.title='pwned'</script> & <b>bold</b>"
 

@@ -6,7 +6,7 @@ NUL bytes, BOMs, ``\\r`` and ``\\u2028``, lone surrogates, byte flips and trunca
 line level and inside the gzip, zip or parquet file, qrels rows with missing, extra or
 empty columns, and parquet columns of the wrong type.
 
-The property: ``hnm.prepare.run`` either returns stats in which every row read is kept,
+The property: ``hardneg.prepare.run`` either returns stats in which every row read is kept,
 dropped or bad, for every input file, or raises ``InputError`` naming the file. Nothing
 else, and no hang. The example count comes from the hypothesis profile (``ci`` by
 default; ``HYPOTHESIS_PROFILE=long`` for 10,000 examples per test, see tests/conftest.py).
@@ -30,8 +30,8 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hnm import prepare
-from hnm.io import InputError
+from hardneg import prepare
+from hardneg.io import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 HANG_S = 120  # one prepare call on these few-kB inputs takes well under a second

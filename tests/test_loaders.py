@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from stages import prepare_dataset
 
-from hnm.beir import BeirSource
-from hnm.io import InputError
-from hnm.loaders import BadRows, iter_medmcqa, iter_pairs
+from hardneg.beir import BeirSource
+from hardneg.io import InputError
+from hardneg.loaders import BadRows, iter_medmcqa, iter_pairs
 
 
 def write_gz(path, lines):

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hnm.holdout import HoldoutJob, pair_holdout
-from hnm.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
+from hardneg.holdout import HoldoutJob, pair_holdout
+from hardneg.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
 
 
 def _ranked(*rows):

@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 from stages import Files, mine_dataset, prepare_dataset, select_negatives
 
-from hnm.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
-from hnm.io import Progress
-from hnm.mine import Miner
-from hnm.options import PRESETS, MiningOptions
-from hnm.select import REASONS
+from hardneg.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
+from hardneg.io import Progress
+from hardneg.mine import Miner
+from hardneg.options import PRESETS, MiningOptions
+from hardneg.select import REASONS
 
 # these tables come without vectors: percpos95 less its passage-passage filter
 PERCPOS95_WITHOUT_VECTORS = {**PRESETS["percpos95"], "max_positive_similarity": None}

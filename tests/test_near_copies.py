@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from stages import Files, merge_shards, prepare_dataset, search_files
 
-from hnm import mine
-from hnm.merge import positive_scores
-from hnm.options import PRESETS, MiningOptions
-from hnm.texts import normalized_text
+from hardneg import mine
+from hardneg.merge import positive_scores
+from hardneg.options import PRESETS, MiningOptions
+from hardneg.texts import normalized_text
 
 N_ROWS = 40
 

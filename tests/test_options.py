@@ -1,4 +1,4 @@
-"""The options contract: one default per option, in the dataclasses of hnm.options, which
+"""The options contract: one default per option, in the dataclasses of hardneg.options, which
 the config schema and the README agree with; small signatures and modules; nothing heavy
 imported while the DAG is built."""
 
@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from hnm import options
-from hnm.options import BLOCKS, PRESETS, ConfigError, DatasetOptions, MiningOptions, WorkflowOptions, from_config
+from hardneg import options
+from hardneg.options import BLOCKS, PRESETS, ConfigError, DatasetOptions, MiningOptions, WorkflowOptions, from_config
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
 DATASET_SCHEMA = SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"]
@@ -55,11 +55,11 @@ def test_seed_preset_is_the_mining_defaults_and_presets_only_use_known_keys():
 
 def test_readme_option_tables_are_generated_from_the_dataclasses():
     readme = (REPO / "README.md").read_text()
-    begin, end = "<!-- options:begin (python workflow_scripts/hnm/options.py) -->\n", "<!-- options:end -->"
+    begin, end = "<!-- options:begin (python workflow_scripts/hardneg/options.py) -->\n", "<!-- options:end -->"
     assert begin in readme and end in readme
     section = readme.split(begin, 1)[1].split(end, 1)[0]
     assert section.strip() == options.markdown_tables().strip(), (
-        "regenerate with python workflow_scripts/hnm/options.py"
+        "regenerate with python workflow_scripts/hardneg/options.py"
     )
 
 
@@ -87,22 +87,22 @@ def test_no_function_takes_more_than_six_positional_parameters():
 
 
 def test_no_module_is_over_400_lines():
-    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / "workflow_scripts" / "hnm").glob("*.py")}
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / "workflow_scripts" / "hardneg").glob("*.py")}
     assert max(sizes.values()) <= 400, {k: v for k, v in sizes.items() if v > 400}
 
 
 def test_what_the_dag_imports_is_light():
-    """rules/common.smk imports hnm.options and hnm.sources while the DAG is built: neither
+    """rules/common.smk imports hardneg.options and hardneg.sources while the DAG is built: neither
     pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake internals."""
     code = (
-        "import sys; sys.path.insert(0, 'workflow_scripts'); import hnm.options, hnm.sources; "
+        "import sys; sys.path.insert(0, 'workflow_scripts'); import hardneg.options, hardneg.sources; "
         "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'matplotlib', 'torch', 'faiss') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     common = (REPO / "rules" / "common.smk").read_text()
-    hnm_imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hnm")}
-    assert hnm_imports == {"hnm.options", "hnm.sources"}
+    hnm_imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hardneg")}
+    assert hnm_imports == {"hardneg.options", "hardneg.sources"}
     for smk in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
         text = smk.read_text()
         assert "config_settings" not in text and "overwrite_config" not in text, smk.name

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from stages import select_negatives
 
-from hnm.options import PRESETS, MiningOptions
-from hnm.select import REASONS
+from hardneg.options import PRESETS, MiningOptions
+from hardneg.select import REASONS
 
 
 def make_case(rng: random.Random, n_cand=100, n_pos=3):

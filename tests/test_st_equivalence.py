@@ -15,9 +15,9 @@ import pytest
 from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
 from conftest import REPO
-from hnm.embed import load_model
-from hnm.merge import positive_scores
-from hnm.options import MiningOptions, ModelOptions
+from hardneg.embed import load_model
+from hardneg.merge import positive_scores
+from hardneg.options import MiningOptions, ModelOptions
 
 SOURCES = ["gooaq_pairs", "eli5_question_answer", "yahoo_answers_title_answer", "squad_pairs", "amazon_review_2018"]
 SETTINGS = {"range_min": 1, "range_max": 20, "num_negatives": 5, "relative_margin": 0.05}

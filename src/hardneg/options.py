@@ -1,0 +1,319 @@
+"""Every option of the workflow, with its default, unit and one-line doc, in one place.
+
+One frozen dataclass per config block (``model``, ``embed``, ``search``, ``cross_encoder``,
+``prepare``, ``evaluate``, ``mining`` and a dataset's entry): these are the only defaults
+in the code. ``workflow/schemas/config.schema.yaml`` and ``config/README.md`` are tested
+equal to them (``tests/test_options.py``). :mod:`hardneg.plan` builds them from the config
+and hands each stage its job (:mod:`hardneg.jobs`).
+
+Imported while the DAG is built, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import MISSING, dataclass, field, fields
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the key and what to change."""
+
+
+def option(default, doc: str, *, cache: bool = False, reruns: bool | tuple = True):
+    """A documented option.
+
+    ``cache``: the value changes the vectors, so it is part of the embedding cache key (a
+    new value re-embeds). ``reruns``: which jobs re-run when the value changes, among those
+    whose job holds it (:func:`hardneg.jobs.settings`): ``True`` all, ``False`` none (threads,
+    cluster requests, paths), or a tuple of stage names."""
+    return field(default=default, metadata={"doc": doc, "cache": cache, "reruns": reruns})
+
+
+def required(doc: str):
+    return field(metadata={"doc": doc, "cache": False, "reruns": True})
+
+
+def defaults(cls) -> dict:
+    """{option: default} of the options that have one."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+
+def from_config(cls, values: dict | None, where: str):
+    """``cls`` from a config block; an unknown key is an error naming ``where.key``."""
+    values = dict(values or {})
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return cls(**values)
+
+
+# ------------------------------------------------------------------ config blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelOptions:
+    """``model:`` the bi-encoder that embeds queries and passages."""
+
+    name_or_path: str = option(
+        "BAAI/bge-base-en-v1.5",
+        "hub id, local folder, or `pkg:MODULE` (a package exposing `get_model_path()`)",
+        cache=True,
+    )
+    batch_size: int = option(128, "texts per forward pass")
+    max_seq_length: int = option(512, "tokens; longer texts are truncated by the tokenizer (and counted)", cache=True)
+    query_prompt: str = option("", "prefix of every query, e.g. bge's retrieval instruction", cache=True)
+    passage_prompt: str = option("", "prefix of every passage", cache=True)
+    trust_remote_code: bool = option(False, "passed to SentenceTransformer; off unless you turn it on")
+    revision: str = option("", "hub commit of the model to load (empty: the hub's default)", cache=True)
+
+    @property
+    def share_twins(self) -> bool:
+        """With equal prompts, a query whose text is also a passage takes that passage's
+        vector instead of being encoded (prepare's query_twins.npy)."""
+        return (self.query_prompt or "") == (self.passage_prompt or "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbedOptions:
+    """``embed:`` how the embed jobs run."""
+
+    block_rows: int = option(
+        8192, "rows per encode call; shards are whole blocks, so vectors do not depend on the shard count", cache=True
+    )
+    threads: int = option(4, "CPU threads of an embed job without a GPU", reruns=False)
+    gpus: int = option(1, "GPUs an embed (and rescore) job asks a cluster for", reruns=False)
+    precision: str = option(
+        "auto",
+        "`auto` (fp16 on a GPU, fp32 on the CPU), `fp16` (GPU only: a job without one fails) or `fp32`",
+        cache=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchOptions:
+    """``search:`` the first-stage search that fills the candidate cache."""
+
+    topk: int = option(100, "candidates retrieved and cached per query")
+    overfetch: int = option(16, "extra first-stage candidates per shard, rescored exactly in float64")
+    query_chunk: int = option(4096, "queries per search call (and per candidate row group)")
+    threads: int = option(4, "CPU threads of a search job (faiss and the exact rescoring)", reruns=False)
+    device: str = option(
+        "auto",
+        "`auto` (a torch matmul + topk on the job's GPU, else faiss on the CPU), `cpu`, `cuda`, `cuda:N`, `torch-cpu`",
+    )
+    index: str = option("flat", "`flat` (exact) or `ivf` (faiss IndexIVFFlat per shard, candidates rescored exactly)")
+    nlist: int | str = option("auto", "IVF lists per shard; `auto` = sqrt(passages in the shard)")
+    nprobe: int | str = option("auto", "IVF lists searched per query; `auto` = 3/8 of the lists")
+    gpus: int = option(1, "GPUs a search job asks a cluster for", reruns=False)
+
+    @property
+    def cache_key(self) -> str:
+        """The search cache folder: an approximate first stage finds other candidates."""
+        return f"top{self.topk}" + (f"-ivf{self.nlist}x{self.nprobe}" if self.index == "ivf" else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrossEncoderOptions:
+    """``cross_encoder:`` optional rescoring of the cached candidates and positives."""
+
+    name_or_path: str = option("", "a sentence-transformers CrossEncoder; empty = off")
+    batch_size: int = option(32, "pairs per forward pass")
+    max_length: int = option(512, "tokens of query + passage")
+    trust_remote_code: bool = option(False, "passed to CrossEncoder")
+    false_negatives: str = option(
+        "keep",
+        "negatives the cross-encoder judges relevant: `keep`, `drop`, or `relabel` (added to the row's positives; "
+        "not the sentence-transformers format)",
+        reruns=("mine", "eval_mine"),
+    )
+    false_negative_margin: float = option(
+        0.0,
+        "judged relevant: cross-encoder score >= the query's lowest positive score minus this",
+        reruns=("mine", "eval_mine"),
+    )
+
+    @property
+    def rescore_settings(self) -> dict:
+        """What the rescore job depends on (the judge's policy is the mine job's)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["reruns"] is True}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrepareOptions:
+    """``prepare:`` the defaults of every dataset's prepare job."""
+
+    max_bad_rows: int = option(0, "bad rows skipped and counted before the job fails")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetOptions:
+    """``datasets.NAME:`` one dataset."""
+
+    format: str = required("`pairs`, `medmcqa` or `beir`")
+    source: str = required("`hf://datasets/OWNER/NAME@REV/PATH`, an `https://` URL, a local path or `file://` URL")
+    md5: str | None = option(None, "checksum of an http download")
+    sha256: str | None = option(None, "checksum of an http download")
+    max_rows: int | None = option(None, "read at most this many lines or rows")
+    max_bad_rows: int | None = option(None, "per-dataset `prepare.max_bad_rows`")
+    shards: int = option(1, "passage and query shards, i.e. embed and search jobs")
+    qrels_split: str = option("train", "BeIR qrels file to mine (`qrels/{split}.tsv`)")
+    mining: dict | None = option(None, "per-dataset mining overrides (a `preset:` here starts over from it)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MiningOptions:
+    """``mining:`` how negatives are chosen from the cached candidates.
+
+    The defaults are the ``seed`` preset: tDRO's ``build_train_hn_dp.py``."""
+
+    range_min: int = option(2, "first 0-based rank of the candidate window")
+    range_max: int = option(100, "end of the window (exclusive); at most `search.topk`")
+    num_negatives: int = option(16, "at most this many negatives per query (no padding)")
+    min_negatives: int = option(1, "a query with fewer negatives is dropped (and counted)")
+    sampling_strategy: str = option("random", "`random` (seeded per query from `(seed, query_id)`) or `top`")
+    seed: int = option(42, "sampling seed")
+    rank_window: str = option(
+        "raw",
+        "`raw`: ranks counted before positives are removed (seed); `filtered`: positives and filtered "
+        "candidates removed first, then the window (sentence-transformers)",
+    )
+    exclude_query_text: bool = option(False, "drop candidates whose text equals the query")
+    exclude_normalized_text: bool = option(
+        False, "drop candidates equal to a positive after NFKC, casefold and collapsed whitespace"
+    )
+    max_positive_similarity: float | None = option(
+        None, "drop candidates whose cosine to one of the query's positives (cached vectors) is at least this"
+    )
+    group_identical_queries: bool = option(False, "pool the positives of rows with the same query text")
+    absolute_margin: float | None = option(None, "keep a negative only if `score <= pos - absolute_margin`")
+    relative_margin: float | None = option(None, "keep a negative only if `score <= pos - abs(pos) * relative_margin`")
+    max_score: float | None = option(None, "drop negatives scoring above this")
+    min_score: float | None = option(None, "drop negatives scoring below this")
+    output_format: str = option("tevatron", "`tevatron`, `flagembedding` or `sentence-transformers` (parquet)")
+    output_scores: bool = option(False, "add `score` (and `rank` for negatives) to each passage")
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "mining") -> MiningOptions:
+        return from_config(cls, values, where)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateOptions:
+    """``evaluate:`` fine-tune the model on each variant's mined rows and score held-out
+    queries against the whole corpus (``evaluation/NAME.json``)."""
+
+    datasets: tuple = option(
+        (), "datasets a plain `snakemake` run evaluates (any dataset's file can be targeted)", reruns=False
+    )
+    output_dir: str = option("evaluation", "folder for `NAME.json`, its plot and page, and `summary.md`", reruns=False)
+    split: str = option(
+        "test", "BeIR qrels split held out (`qrels/{split}.tsv`); never the mined split", reruns=("holdout",)
+    )
+    holdout_fraction: float = option(
+        0.05, "pair datasets: share of distinct query texts held out (by text hash)", reruns=("holdout",)
+    )
+    max_holdout: int = option(1000, "at most this many held-out queries (the lowest text hashes)", reruns=("holdout",))
+    variants: dict | None = option(
+        None,
+        "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)",
+        reruns=False,
+    )
+    negatives_per_row: int = option(
+        1, "mined negatives per training row, besides the in-batch ones", reruns=("eval_train",)
+    )
+    max_steps: int = option(
+        1000, "optimizer steps per variant (the rows are cycled if there are fewer)", reruns=("eval_train",)
+    )
+    batch_size: int = option(32, "training rows per step", reruns=("eval_train",))
+    learning_rate: float = option(2e-5, "peak learning rate (linear warm-up and decay)", reruns=("eval_train",))
+    warmup_ratio: float = option(0.1, "share of the steps spent warming up", reruns=("eval_train",))
+    max_seq_length: int = option(
+        256, "tokens per text in training and scoring, for every variant", reruns=("eval_train", "eval_score")
+    )
+    seed: int = option(
+        42, "training seed (row order and dropout; the bootstrap's seed too)", reruns=("eval_train", "evaluate")
+    )
+    bootstrap: int = option(
+        1000, "paired bootstrap resamples of the held-out queries (95% intervals)", reruns=("evaluate",)
+    )
+
+
+# the variants every evaluation has: the model as it is, in-batch negatives only, and the
+# dataset's own mining setting (the one its file in output_dir was mined with)
+BUILTIN_VARIANTS = ("base", "in_batch", "shipped")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowOptions:
+    """The top-level folders."""
+
+    results: str = option(
+        "results", "folder for intermediate files (prepared tables, embeddings, candidates)", reruns=False
+    )
+    output_dir: str = option("retrieval/original", "folder for the mined files, one per dataset", reruns=False)
+
+
+# config block -> its dataclass (the schema and README tests walk this)
+BLOCKS = {
+    "model": ModelOptions,
+    "embed": EmbedOptions,
+    "search": SearchOptions,
+    "cross_encoder": CrossEncoderOptions,
+    "prepare": PrepareOptions,
+    "evaluate": EvaluateOptions,
+}
+
+# ------------------------------------------------------------------ mining presets
+
+SEED = defaults(MiningOptions)
+
+PRESETS = {
+    "seed": SEED,
+    # NV-Retriever's TopK-PercPos (candidates above 95% of the positive dropped, then the
+    # top survivors), less near-copies of a positive (cosine 0.9: BENCHMARKS.md)
+    "percpos95": {
+        **SEED,
+        "range_min": 0,
+        "rank_window": "filtered",
+        "relative_margin": 0.05,
+        "exclude_query_text": True,
+        "exclude_normalized_text": True,
+        "max_positive_similarity": 0.9,
+        "group_identical_queries": True,
+        "sampling_strategy": "top",
+    },
+}
+
+OUTPUT_EXT = {"tevatron": "jsonl", "flagembedding": "jsonl", "sentence-transformers": "parquet"}
+
+# the report's plots of one dataset (file names; drawn by hardneg.plots)
+PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")
+
+
+# ------------------------------------------------------------------ cache keys
+
+
+def cache_key(name_or_path: str, settings: dict) -> str:
+    """A readable, stable folder name: the model's last path part and a hash of ``settings``."""
+    slug = re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", name_or_path)
+    return slug + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def embed_settings(model: ModelOptions, embed: EmbedOptions) -> dict:
+    """Everything that changes the vectors, and nothing else: the options marked ``cache``,
+    whether queries that are also passages share their vector, and the backend."""
+    out = {f.name: getattr(o, f.name) for o in (model, embed) for f in fields(o) if f.metadata["cache"]}
+    out["share_twins"] = model.share_twins
+    out["backend"] = "torch"
+    return out
+
+
+def embed_cache_key(model: ModelOptions, embed: EmbedOptions) -> str:
+    return cache_key(model.name_or_path, embed_settings(model, embed))
+
+
+def cross_encoder_cache_key(ce: CrossEncoderOptions) -> str:
+    return "ce-" + cache_key(ce.name_or_path, ce.rescore_settings)

@@ -1,0 +1,339 @@
+"""The plan: the config as checked, typed options, and one job per stage.
+
+:meth:`Plan.from_config` builds every config block once (defaults from
+:mod:`hardneg.options`) and runs every check that spans keys, so a config that cannot work
+fails before anything runs, and each check is testable without Snakemake.
+:meth:`Plan.job` gives a rule exactly the job its stage's ``run()`` reads
+(:mod:`hardneg.jobs`).
+
+Imported while the DAG is built, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass, fields, replace
+
+from . import jobs
+from .options import (
+    BLOCKS,
+    BUILTIN_VARIANTS,
+    PRESETS,
+    ConfigError,
+    DatasetOptions,
+    EvaluateOptions,
+    MiningOptions,
+    WorkflowOptions,
+    embed_cache_key,
+    from_config,
+)
+from .sources import parse_source
+
+# the top-level keys: the folders, one key per options block, the global mining block
+TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
+
+
+# ------------------------------------------------------------------ mining
+
+
+def resolve_mining(global_mining: dict | None, dataset_mining: dict | None) -> dict:
+    """Effective mining options of one dataset.
+
+    A dataset-level ``preset`` starts over from that preset plus the dataset's keys;
+    otherwise: global preset (default ``seed``), then global keys, then dataset keys.
+    """
+    g = dict(global_mining or {})
+    d = dict(dataset_mining or {})
+    if "preset" in d:
+        base = dict(PRESETS[d.pop("preset")])
+        return {**base, **d}
+    base = dict(PRESETS[g.pop("preset", "seed")])
+    return {**base, **g, **d}
+
+
+def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
+    """The dataset's MiningOptions; impossible combinations fail before any job runs."""
+    o = from_config(MiningOptions, opts, where)
+    if o.range_min >= o.range_max:
+        raise ConfigError(f"{where}.range_min ({o.range_min}) must be smaller than range_max ({o.range_max})")
+    if o.num_negatives > o.range_max - o.range_min:
+        raise ConfigError(
+            f"{where}.num_negatives ({o.num_negatives}) is larger than the window range_max - range_min = "
+            f"{o.range_max - o.range_min}; lower num_negatives or widen range_min/range_max"
+        )
+    if o.range_max > topk:
+        raise ConfigError(
+            f"{where}.range_max ({o.range_max}) exceeds search.topk ({topk}), the number of cached candidates; "
+            f"raise search.topk (re-runs search only) or lower range_max"
+        )
+    if o.min_negatives > o.num_negatives:
+        raise ConfigError(f"{where}.min_negatives ({o.min_negatives}) exceeds num_negatives ({o.num_negatives})")
+    for key in ("absolute_margin", "relative_margin"):
+        if getattr(o, key) is not None and getattr(o, key) < 0:
+            raise ConfigError(f"{where}.{key} must be >= 0, got {getattr(o, key)}")
+    if o.max_score is not None and o.min_score is not None and o.min_score > o.max_score:
+        raise ConfigError(f"{where}.min_score ({o.min_score}) exceeds max_score ({o.max_score})")
+    return o
+
+
+def _training_rows(opts: MiningOptions) -> MiningOptions:
+    """The options that mine a variant's training rows: tevatron rows (the trainer reads
+    them), and the sentence-transformers format's rule of full rows kept."""
+    full = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
+    return replace(opts, output_format="tevatron", output_scores=False, min_negatives=full)
+
+
+def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk: int) -> dict:
+    """{variant: the MiningOptions its training rows are mined with}; ``base`` (no
+    training) maps to None. A named variant's overrides apply to the dataset's own setting,
+    or start over from their ``preset:``."""
+    out = {
+        "base": None,
+        "in_batch": replace(_training_rows(shipped), num_negatives=0, min_negatives=0),
+        "shipped": _training_rows(shipped),
+    }
+    for name, overrides in (evaluate.variants or {}).items():
+        where = f"evaluate.variants.{name}"
+        if name in BUILTIN_VARIANTS or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", str(name)):
+            raise ConfigError(
+                f"{where}: a variant name must be plain (letters, digits, _.-) and not one of "
+                + ", ".join(BUILTIN_VARIANTS)
+            )
+        o = dict(overrides or {})
+        preset = o.pop("preset", None)
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+        base = dict(PRESETS[preset]) if preset is not None else asdict(shipped)
+        out[name] = _training_rows(check_mining({**base, **o}, topk, where))
+    return out
+
+
+def did_you_mean(key: str, known) -> str:
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_top_level(config: dict) -> None:
+    for key in config:
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL)}; known keys: {', '.join(TOP_LEVEL)}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """The checked config. ``datasets``, ``mining``, ``sources`` and ``variants`` are keyed
+    by dataset name; ``variants[name]`` maps each evaluation variant to the options its
+    training rows are mined with (``base``, which is not trained: None)."""
+
+    workflow: WorkflowOptions
+    model: object
+    embed: object
+    search: object
+    cross_encoder: object
+    prepare: object
+    evaluate: EvaluateOptions
+    datasets: dict
+    mining: dict
+    sources: dict
+    variants: dict
+
+    @classmethod
+    def from_config(cls, config: dict) -> Plan:
+        check_top_level(config)
+        blocks = {name: from_config(c, config.get(name), name) for name, c in BLOCKS.items()}
+        ev = config.get("evaluate") or {}
+        if "datasets" in ev:
+            blocks["evaluate"] = replace(blocks["evaluate"], datasets=tuple(ev["datasets"]))
+        workflow = from_config(WorkflowOptions, {k: config[k] for k in ("results", "output_dir") if k in config}, "")
+        datasets, mining, sources = {}, {}, {}
+        for name, entry in (config.get("datasets") or {}).items():
+            where = f"datasets.{name}"
+            datasets[name] = from_config(DatasetOptions, entry, where)
+            mining[name] = check_mining(
+                resolve_mining(config.get("mining"), datasets[name].mining), blocks["search"].topk, f"{where}.mining"
+            )
+            try:
+                sources[name] = parse_source(datasets[name].source)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.source: {exc}") from None
+        variants = {
+            name: evaluation_variants(blocks["evaluate"], m, blocks["search"].topk) for name, m in mining.items()
+        }
+        plan = cls(workflow=workflow, datasets=datasets, mining=mining, sources=sources, variants=variants, **blocks)
+        plan.check()
+        return plan
+
+    def check(self) -> None:
+        """The checks across blocks."""
+        for name in self.evaluate.datasets:
+            if name not in self.datasets:
+                raise ConfigError(
+                    f"evaluate.datasets names {name!r}, which is not in datasets{did_you_mean(name, self.datasets)}"
+                )
+            ds = self.datasets[name]
+            if ds.format == "beir" and ds.qrels_split == self.evaluate.split:
+                raise ConfigError(
+                    f"evaluate.split ({self.evaluate.split}) is the split datasets.{name} mines (qrels_split): "
+                    "held-out queries must come from another split"
+                )
+        if self.judge and self.judge.false_negatives == "relabel":
+            for name, opts in self.mining.items():
+                if opts.output_format == "sentence-transformers":
+                    raise ConfigError(
+                        "cross_encoder.false_negatives is relabel, which adds judged negatives to the row's "
+                        f"positives, but datasets.{name} writes the sentence-transformers format (one positive per "
+                        "row): use false_negatives: drop, or output_format tevatron or flagembedding"
+                    )
+
+    # ------------------------------------------------------------ derived settings
+
+    @property
+    def judge(self) -> jobs.Judge | None:
+        """The cross-encoder as a judge of mined negatives, when one is set."""
+        ce = self.cross_encoder
+        if not ce.name_or_path:
+            return None
+        return jobs.Judge(false_negatives=ce.false_negatives, margin=ce.false_negative_margin)
+
+    @property
+    def share_twins(self) -> bool:
+        return self.model.share_twins
+
+    @property
+    def embed_key(self) -> str:
+        return embed_cache_key(self.model, self.embed)
+
+    def max_bad_rows(self, dataset: str) -> int:
+        own = self.datasets[dataset].max_bad_rows
+        return self.prepare.max_bad_rows if own is None else own
+
+    def variant_names(self) -> list[str]:
+        return sorted({v for vs in self.variants.values() for v in vs})
+
+    # ------------------------------------------------------------ jobs
+
+    def job(self, stage: str, **context):
+        """The job of one ``stage`` (a rule's name); ``context`` holds the rule's wildcards
+        (``dataset``, ``n``, ``shard``, ``variant``; others are ignored) and, for the
+        report, its benchmark files."""
+        return getattr(self, f"_{stage}")(**context)
+
+    def settings(self, stage: str, **context) -> dict:
+        """What re-runs ``stage``'s job when it changes, as plain values (Snakemake's
+        params check compares these)."""
+        return jobs.settings(self.job(stage, **context), stage)
+
+    def _download(self, dataset, **_):
+        ds = self.datasets[dataset]
+        return jobs.DownloadJob(dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256)
+
+    def _prepare(self, dataset, **_):
+        ds = self.datasets[dataset]
+        return jobs.PrepareJob(
+            dataset=dataset,
+            format=ds.format,
+            max_rows=ds.max_rows,
+            max_bad_rows=self.max_bad_rows(dataset),
+            qrels_split=ds.qrels_split,
+        )
+
+    def _embed(self, n, shard, **_):
+        return jobs.EmbedJob(
+            model=self.model,
+            embed=self.embed,
+            shard=int(shard),
+            n_shards=int(n),
+            share_twins=self.share_twins,
+            threads=self.embed.threads,
+        )
+
+    def _search_shard(self, **_):
+        return jobs.SearchJob(search=self.search, share_twins=self.share_twins, threads=self.search.threads)
+
+    def _merge(self, **_):
+        return jobs.MergeJob(search=self.search, share_twins=self.share_twins)
+
+    def _rescore(self, **_):
+        return jobs.RescoreJob(cross_encoder=self.cross_encoder)
+
+    def _mine(self, dataset, **_):
+        return jobs.MineJob(dataset=dataset, mining=self.mining[dataset], judge=self.judge)
+
+    def _eval_mine(self, dataset, variant, **_):
+        return jobs.MineJob(dataset=dataset, mining=self.variants[dataset][variant], judge=self.judge)
+
+    def _card(self, dataset, **_):
+        ds, s = self.datasets[dataset], self.search
+        return jobs.CardJob(
+            dataset=dataset,
+            source=ds.source,
+            checksum={k: getattr(ds, k) for k in ("md5", "sha256") if getattr(ds, k) is not None},
+            model=asdict(self.model),
+            search={
+                "topk": s.topk,
+                "index": s.index,
+                **({"nlist": s.nlist, "nprobe": s.nprobe} if s.index == "ivf" else {}),
+            },
+            mining=asdict(self.mining[dataset]),
+        )
+
+    def _plots(self, dataset, **_):
+        return jobs.PlotsJob(dataset=dataset)
+
+    def _examples(self, dataset, **_):
+        m = self.mining[dataset]
+        return jobs.ExamplesJob(
+            dataset=dataset, output_format=m.output_format, seed=m.seed, judge=bool(self.cross_encoder.name_or_path)
+        )
+
+    def _report(self, benchmarks, **_):
+        return jobs.ReportJob(benchmarks=benchmarks)
+
+    def _holdout(self, dataset, **_):
+        ev = self.evaluate
+        return jobs.HoldoutJob(
+            dataset=dataset,
+            format=self.datasets[dataset].format,
+            split=ev.split,
+            fraction=ev.holdout_fraction,
+            max_holdout=ev.max_holdout,
+            max_bad_rows=self.max_bad_rows(dataset),
+        )
+
+    def _eval_train(self, dataset, variant, **_):
+        negatives = 0 if variant == "in_batch" else self.evaluate.negatives_per_row
+        return jobs.TrainJob(
+            dataset=dataset,
+            variant=variant,
+            model=self.model,
+            evaluate=self.evaluate,
+            negatives=negatives,
+            threads=self.embed.threads,
+        )
+
+    def _eval_score(self, dataset, variant, **_):
+        return jobs.ScoreJob(
+            dataset=dataset,
+            variant=variant,
+            model=self.model,
+            evaluate=self.evaluate,
+            search=self.search,
+            block_rows=self.embed.block_rows,
+            threads=self.embed.threads,
+        )
+
+    def _evaluate(self, dataset, **_):
+        vs = self.variants[dataset]
+        return jobs.EvaluationJob(
+            dataset=dataset,
+            variants=tuple(vs),
+            mining={v: (asdict(o) if o is not None else None) for v, o in vs.items()},
+            bootstrap=self.evaluate.bootstrap,
+            seed=self.evaluate.seed,
+        )
+
+    def _evaluation_summary(self, **_):
+        return jobs.SummaryJob()

@@ -1,0 +1,192 @@
+# The plan (hardneg.plan) checks the whole config and builds every stage's job; this file
+# only lays out paths and hands each rule its job. Nothing heavy is imported here.
+import re
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from hardneg.options import OUTPUT_EXT, PLOTS, ConfigError, cross_encoder_cache_key
+from hardneg.plan import Plan
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=False)
+try:
+    PLAN = Plan.from_config(config)
+except ConfigError as exc:
+    raise WorkflowError(f"invalid config: {exc}")
+
+RESULTS = PLAN.workflow.results
+OUTPUT_DIR = PLAN.workflow.output_dir
+# logs of the jobs that write into OUTPUT_DIR are kept apart per output folder, so that
+# runs into two output folders from one working directory never share a log or benchmark
+OUT_KEY = re.sub(r"[^A-Za-z0-9_.-]+", "_", OUTPUT_DIR).strip("_") or "out"
+DATASETS = PLAN.datasets
+EVALUATE = PLAN.evaluate
+EVAL_OUT = EVALUATE.output_dir
+VARIANT_NAMES = PLAN.variant_names()
+JUDGED = bool(PLAN.cross_encoder.name_or_path)
+
+# cache folders, keyed by what changes their contents only: mining settings never
+# re-embed or re-search
+EMBED_KEY = PLAN.embed_key
+EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
+SEARCH_KEY = PLAN.search.cache_key
+SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
+PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
+CE_KEY = cross_encoder_cache_key(PLAN.cross_encoder)
+RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
+HOLDOUT_DIR = f"{RESULTS}/evaluate/{{dataset}}"
+# a variant's training rows, model and scores: next to the candidates they are mined from
+EVAL_DIR = f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/evaluate"
+EVAL_LOGS = f"logs/{EVAL_DIR}/{{variant}}"
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(d) for d in DATASETS),
+    n=r"\d+",
+    shard=r"\d+",
+    filename=r"[^/]+",
+    kind="hf|http",
+    ext="jsonl|parquet",
+    variant="|".join(re.escape(v) for v in VARIANT_NAMES),
+
+
+def job(stage, **context):
+    """A rule's params: the job its stage's run() reads, and, as plain values, the
+    settings whose change re-runs it (Snakemake compares those; the job it cannot)."""
+    return {
+        "job": lambda wc: PLAN.job(stage, **dict(wc.items()), **context),
+        "settings": lambda wc: PLAN.settings(stage, **dict(wc.items()), **context),
+    }
+
+
+def output_ext(dataset):
+    return OUTPUT_EXT[PLAN.mining[dataset].output_format]
+
+
+def raw_input(wildcards):
+    """The raw file a dataset is prepared from: a download, or a local path in place."""
+    src = PLAN.sources[wildcards.dataset]
+    if src.kind == "local":
+        return src.path
+    return f"resources/raw/{src.kind}/{wildcards.dataset}/{src.filename}"
+
+
+def shard_files(dataset, pattern):
+    n = DATASETS[dataset].shards
+    return expand(pattern, dataset=dataset, n=n, shard=range(n))
+
+
+def embedding_files(side, ext="npy"):
+    def _files(wildcards):
+        return shard_files(wildcards.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
+
+    return _files
+
+
+def search_shard_files(kind):
+    def _files(wildcards):
+        pattern = f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
+        return shard_files(wildcards.dataset, pattern)
+
+    return _files
+
+
+def scored_candidates(kind):
+    """The candidate tables mining reads: the merge's, or the cross-encoder's when set."""
+    return f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.parquet"
+
+
+def near_copy_vectors(wildcards):
+    """The passage vectors mine compares candidates with their positives by, when its
+    mining options set max_positive_similarity (otherwise none: mine never waits on them).
+    """
+    opts = PLAN.job(
+        "eval_mine" if "variant" in wildcards.keys() else "mine", **wildcards
+    )
+    if opts.mining.max_positive_similarity is None:
+        return []
+    return embedding_files("passages")(wildcards)
+
+
+def mined_output(dataset):
+    return f"{OUTPUT_DIR}/{dataset}.{output_ext(dataset)}"
+
+
+def plot_files(dataset):
+    return [
+        f"{OUTPUT_DIR}/plots/{dataset}.{output_ext(dataset)}/{p}.svg" for p in PLOTS
+    ]
+
+
+def examples_file(dataset):
+    return f"{OUTPUT_DIR}/examples/{dataset}.{output_ext(dataset)}.html"
+
+
+def mine_stats_file(dataset):
+    return f"{OUTPUT_DIR}/stats/{dataset}.{output_ext(dataset)}.mine_stats.json"
+
+
+def size_mb(paths):
+    return sum(Path(p).stat().st_size for p in paths if Path(p).exists()) / 1e6
+
+
+# Per-job time and memory (Snakemake benchmark files), read back by the report rule.
+BENCH = {
+    "prepare": "logs/benchmarks/prepare/{dataset}.tsv",
+    "embed": f"logs/benchmarks/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
+    "search": f"logs/benchmarks/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
+    "merge": f"logs/benchmarks/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.tsv",
+    "rescore": f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv",
+    "mine": f"logs/benchmarks/mine/{OUT_KEY}/{{dataset}}.{{ext}}.tsv",
+}
+
+
+def benchmark_files(dataset):
+    """{stage: [benchmark files]} of one dataset's jobs, in pipeline order."""
+    out = {
+        "prepare": [BENCH["prepare"].format(dataset=dataset)],
+        "embed": shard_files(dataset, BENCH["embed"]),
+        "search": shard_files(dataset, BENCH["search"]),
+        "merge": [BENCH["merge"].format(dataset=dataset)],
+    }
+    if JUDGED:
+        out["rescore"] = [BENCH["rescore"].format(dataset=dataset)]
+    out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=output_ext(dataset))]
+    return out
+
+
+def holdout_inputs(wildcards):
+    """Prepare's tables; for a BeIR dataset also its raw file (the held-out split)."""
+    tables = {k: f"{PREP_DIR}/{k}.parquet" for k in ("queries", "passages", "qrels")}
+    out = {k: v.format(dataset=wildcards.dataset) for k, v in tables.items()}
+    if DATASETS[wildcards.dataset].format == "beir":
+        out["raw"] = raw_input(wildcards)
+    return out
+
+
+def score_inputs(wildcards):
+    """The held-out queries and the corpus; and the variant's model, except for base."""
+    ds, variant = wildcards.dataset, wildcards.variant
+    out = {
+        "heldout": f"{HOLDOUT_DIR}/heldout.parquet".format(dataset=ds),
+        "passages": f"{PREP_DIR}/passages.parquet".format(dataset=ds),
+    }
+    if variant != "base":
+        out["model"] = f"{EVAL_DIR}/{variant}/model".format(dataset=ds)
+    return out
+
+
+def variant_files(name, trained_only=False):
+    """File ``name`` of each of a dataset's variants (or of the trained ones only)."""
+
+    def _files(wildcards):
+        ds = wildcards.dataset
+        names = [v for v in PLAN.variants[ds] if not (trained_only and v == "base")]
+        return [f"{EVAL_DIR}/{v}/{name}".format(dataset=ds) for v in names]
+
+    return _files
+
+
+def evaluation_file(dataset):
+    return f"{EVAL_OUT}/{dataset}.json"

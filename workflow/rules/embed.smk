@@ -1,0 +1,31 @@
+# One job per shard embeds that shard of the queries and of the passages. The output
+# folder is keyed by the model settings only (EMBED_KEY), so it is a cache that mining
+# or search settings never invalidate.
+
+
+rule embed:
+    input:
+        queries=rules.prepare.output.queries,
+        passages=rules.prepare.output.passages,
+        twins=rules.prepare.output.twins,
+    output:
+        queries=f"{EMB_DIR}/queries.{{shard}}.npy",
+        passages=f"{EMB_DIR}/passages.{{shard}}.npy",
+        stats=f"{EMB_DIR}/stats.{{shard}}.json",
+    log:
+        f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
+    benchmark:
+        BENCH["embed"]
+    conda:
+        "../envs/embed.yaml"
+    threads: PLAN.embed.threads
+    resources:
+        mem_mb=lambda wc, input, attempt: int(4000 + 6 * input.size_mb / int(wc.n))
+        * attempt,
+        runtime=lambda wc, input, attempt: int(30 + 2 * input.size_mb / int(wc.n))
+        * attempt,
+        gpu=PLAN.embed.gpus,
+    params:
+        **job("embed"),
+    script:
+        "../scripts/embed.py"

@@ -1,0 +1,62 @@
+# rescore (optional, when cross_encoder.name_or_path is set): cross-encoder scores for the
+# cached candidates and positives; mining reads them instead of the merge's.
+
+
+rule rescore:
+    input:
+        queries=rules.prepare.output.queries,
+        passages=rules.prepare.output.passages,
+        candidates=rules.merge.output.candidates,
+        positive_scores=rules.merge.output.positive_scores,
+    output:
+        candidates=f"{RESCORE_DIR}/candidates.parquet",
+        positive_scores=f"{RESCORE_DIR}/positive_scores.parquet",
+    log:
+        f"logs/rescore/{CE_KEY}/{{dataset}}.log",
+    benchmark:
+        BENCH["rescore"]
+    conda:
+        "../envs/embed.yaml"
+    threads: PLAN.embed.threads
+    resources:
+        mem_mb=lambda wc, input, attempt: int(
+            4000 + 6 * size_mb([input.passages, input.queries])
+        )
+        * attempt,
+        runtime=lambda wc, input, attempt: int(60 + size_mb([input.candidates]))
+        * attempt,
+        gpu=PLAN.embed.gpus,
+    params:
+        **job("rescore"),
+    script:
+        "../scripts/rescore.py"
+
+
+rule mine:
+    input:
+        queries=rules.prepare.output.queries,
+        passages=rules.prepare.output.passages,
+        candidates=scored_candidates("candidates"),
+        positive_scores=scored_candidates("positive_scores"),
+        passage_vectors=near_copy_vectors,
+    output:
+        mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
+        stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
+    log:
+        f"logs/mine/{OUT_KEY}/{{dataset}}.{{ext}}.log",
+    benchmark:
+        BENCH["mine"]
+    conda:
+        "../envs/mine.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, input, attempt: int(
+            1500 + size_mb([input.passages, input.queries])
+        )
+        * attempt,
+        runtime=lambda wc, input, attempt: int(20 + size_mb([input.candidates]) / 50)
+        * attempt,
+    params:
+        **job("mine"),
+    script:
+        "../scripts/mine.py"
