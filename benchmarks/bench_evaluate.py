@@ -73,7 +73,13 @@ def main() -> None:
     cfg = wd / "evaluate.yaml"
     cfg.write_text(yaml.safe_dump(config(data, steps, variants, extra), sort_keys=False))
     t0 = time.perf_counter()
-    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"), "-d", str(wd)]
+    cmd = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "-d",
+        str(wd),
+    ]
     subprocess.run([*cmd, "--configfile", str(cfg), "--cores", a.cores, "evaluation/docstrings.json"], check=True)
     wall = time.perf_counter() - t0
     r = json.loads((wd / "evaluation" / "docstrings.json").read_text())

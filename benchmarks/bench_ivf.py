@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from stages import search_files  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

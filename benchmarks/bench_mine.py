@@ -35,7 +35,7 @@ if hasattr(pkg, "mine_dataset"):  # before the stages took run(inputs, outputs, 
 else:
     from types import SimpleNamespace as F
     inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"])
-    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), pkg.MineJob("bench", opts))
+    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), pkg.MineJob(dataset="bench", mining=opts))
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "queries": st["queries"], "rss_mb": rss}))

@@ -108,7 +108,7 @@ def mine(wd: Path, data: Path, name: str, mining: dict, a) -> Path:
         [
             snakemake,
             "--snakefile",
-            str(REPO / "Snakefile"),
+            str(REPO / "workflow" / "Snakefile"),
             "-d",
             str(wd),
             "--configfile",

@@ -58,7 +58,7 @@ def stage_table(wd: Path) -> dict[str, tuple[float, float]]:
 def write_run_config(wd: Path, data: Path, model: Path, preset: str, shards: int = 2, **mining) -> list[str]:
     """The benchmark's workflow config in ``wd`` (shipped ``prepare`` settings, the fast
     encoder, one dataset); returns the snakemake command that runs it."""
-    shipped = yaml.safe_load((REPO / "config.yaml").read_text())
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg = {
         "model": {"name_or_path": str(model), "batch_size": 256, "max_seq_length": 256},
         "embed": {"threads": 2},
@@ -68,7 +68,16 @@ def write_run_config(wd: Path, data: Path, model: Path, preset: str, shards: int
         "datasets": {"realistic": {"format": "pairs", "source": str(data), "shards": shards}},
     }
     (wd / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2", f"--configfile={wd}/config.yaml"]
+    return [
+        SNAKEMAKE,
+        "-s",
+        str(REPO / "workflow" / "Snakefile"),
+        "-d",
+        str(wd),
+        "--cores",
+        "2",
+        f"--configfile={wd}/config.yaml",
+    ]
 
 
 def check_output(wd: Path, dataset: str) -> dict:

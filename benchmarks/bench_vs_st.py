@@ -42,15 +42,15 @@ def run_ours(raw: Path, wd: Path) -> dict:
     import sentence_transformers  # noqa: F401  imported before timing, as the ST side does
     import torch  # noqa: F401
 
+    sys.path.insert(0, str(REPO / "tests"))
     from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
-    sys.path.insert(0, str(REPO / "tests"))
     from hardneg.merge import positive_scores
     from hardneg.options import PRESETS, MiningOptions
 
     t = {}
     s = time.perf_counter()
-    prepare_dataset("pairs", raw, wd / "q.parquet", wd / "p.parquet", wd / "r.parquet", wd / "s.json", dataset="b")
+    prepare_dataset("pairs", raw, (wd / "q.parquet", wd / "p.parquet", wd / "r.parquet"), wd / "s.json", dataset="b")
     t["prepare"] = time.perf_counter() - s
     s = time.perf_counter()
     cfg = {"name_or_path": MODEL, "max_seq_length": 256, "batch_size": 64}
@@ -61,15 +61,15 @@ def run_ours(raw: Path, wd: Path) -> dict:
     merge_shards([wd / "i.npy"], [wd / "sc.npy"], 100, wd / "c.parquet")
     positive_scores([wd / "q.npy"], [wd / "p.npy"], wd / "r.parquet", wd / "ps.parquet")
     t["search"] = time.perf_counter() - s
-    args = [wd / "q.parquet", wd / "p.parquet", wd / "c.parquet", wd / "ps.parquet"]
+    tables, candidates = (wd / "q.parquet", wd / "p.parquet"), (wd / "c.parquet", wd / "ps.parquet")
     s = time.perf_counter()
-    mine_dataset(*args, wd / "out.jsonl", wd / "ms.json", MiningOptions(**PRESETS["seed"]))
+    mine_dataset(tables, candidates, wd / "out.jsonl", wd / "ms.json", MiningOptions(**PRESETS["seed"]))
     t["mine"] = time.perf_counter() - s
     t["total"] = sum(t.values())
     # a user changes one mining setting: only the mine stage re-runs
     s = time.perf_counter()
     opts = MiningOptions(**{**PRESETS["seed"], "num_negatives": 8})
-    mine_dataset(*args, wd / "out2.jsonl", wd / "ms2.json", opts)
+    mine_dataset(tables, candidates, wd / "out2.jsonl", wd / "ms2.json", opts)
     t["rerun_changed_mining"] = time.perf_counter() - s
     return t
 

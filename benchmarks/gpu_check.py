@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import numpy as np  # noqa: E402
 from stages import embed_shard  # noqa: E402
 

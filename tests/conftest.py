@@ -18,7 +18,7 @@ settings.register_profile("long", max_examples=10_000, deadline=None, print_blob
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = REPO / "demo" / "config.yaml"
+DEMO_CONFIG = REPO / ".test" / "config" / "config.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
@@ -30,7 +30,7 @@ def demo_config(**overrides) -> dict:
     cfg = yaml.safe_load(DEMO_CONFIG.read_text())
     for ds in cfg["datasets"].values():
         if "://" not in ds["source"]:
-            ds["source"] = str(REPO / ds["source"])
+            ds["source"] = str(REPO / ".test" / ds["source"])
     keep = overrides.pop("datasets", None)
     if keep is not None:
         cfg["datasets"] = {k: cfg["datasets"][k] for k in keep}
@@ -55,7 +55,7 @@ def run_snakemake(
     workdir: Path, configfile: Path | None, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir`` (outputs land there, not in the repo)."""
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir)]
     if configfile is not None:
         cmd += [f"--configfile={configfile}"]
     cmd += list(args)

@@ -16,11 +16,17 @@ from hardneg.texts import normalized_text
 Files = SimpleNamespace
 
 
-def prepare_dataset(fmt, raw, out_q, out_p, out_r, out_stats, dataset="d", **kw) -> dict:
-    """Prepare ``raw``; ``kw``: max_rows, max_bad_rows, qrels_split, out_twins."""
+def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
+    """Prepare ``raw`` into ``tables`` (queries, passages, qrels parquet paths); ``kw``:
+    max_rows, max_bad_rows, qrels_split, out_twins."""
+    out_q, out_p, out_r = tables
     twins = kw.pop("out_twins", None) or Path(out_stats).with_name(Path(out_stats).stem + ".twins.npy")
     job = prepare.PrepareJob(
-        dataset, fmt, kw.pop("max_rows", None), kw.pop("max_bad_rows", 0), kw.pop("qrels_split", "train")
+        dataset=dataset,
+        format=fmt,
+        max_rows=kw.pop("max_rows", None),
+        max_bad_rows=kw.pop("max_bad_rows", 0),
+        qrels_split=kw.pop("qrels_split", "train"),
     )
     assert not kw, kw
     outputs = Files(queries=out_q, passages=out_p, qrels=out_r, twins=twins, stats=out_stats)
@@ -30,7 +36,12 @@ def prepare_dataset(fmt, raw, out_q, out_p, out_r, out_stats, dataset="d", **kw)
 def embed_shard(queries, passages, out_q, out_p, model: dict, *, shard=0, n_shards=1, block_rows=8192, threads=1):
     """Embed one shard (no twin sharing); stats next to ``out_q``."""
     job = embed.EmbedJob(
-        ModelOptions(**model), EmbedOptions(block_rows=block_rows), shard, n_shards, share_twins=False, threads=threads
+        model=ModelOptions(**model),
+        embed=EmbedOptions(block_rows=block_rows),
+        shard=shard,
+        n_shards=n_shards,
+        share_twins=False,
+        threads=threads,
     )
     stats = Path(out_q).with_name(Path(out_q).stem + ".stats.json")
     return embed.run(Files(queries=queries, passages=passages), Files(queries=out_q, passages=out_p, stats=stats), job)
@@ -54,17 +65,21 @@ def merge_shards(ids, scores, topk, out, chunk=4096) -> int:
     return merge.merge_shards(ids, scores, out, topk=topk, chunk=chunk)
 
 
-def mine_dataset(queries, passages, candidates, positive_scores, out, stats, opts: MiningOptions, dataset="") -> dict:
+def mine_dataset(tables, scored, out, stats, opts: MiningOptions, *, dataset="") -> dict:
+    """Mine ``tables`` (queries, passages) with ``scored`` (candidates, positive scores)."""
+    (queries, passages), (candidates, positive_scores) = tables, scored
     inputs = Files(queries=queries, passages=passages, candidates=candidates, positive_scores=positive_scores)
-    return mine.run(inputs, Files(mined=out, stats=stats), mine.MineJob(dataset, opts))
+    return mine.run(inputs, Files(mined=out, stats=stats), mine.MineJob(dataset=dataset, mining=opts))
 
 
-def select_negatives(
-    query_id, query_text, cand_ids, cand_scores, cand_texts, positive_ids, positive_texts, positive_score, opts, removed
-) -> list[int]:
+def select_negatives(query, candidates, positives, opts, removed) -> list[int]:
     """One query through select_candidates: the positions (into the ranked candidate
     list) of the chosen negatives. ``removed`` (a Counter) is incremented per reason.
-    There are no vectors here: no candidate is near a positive's vector."""
+    There are no vectors here: no candidate is near a positive's vector. ``query`` is
+    (id, text), ``candidates`` (ids, scores, texts) in rank order, ``positives`` (ids,
+    texts, the score margins are measured from, or None)."""
+    (query_id, query_text), (cand_ids, cand_scores, cand_texts) = query, candidates
+    positive_ids, positive_texts, positive_score = positives
     m = len(cand_ids)
     ids = np.asarray(cand_ids, dtype=np.int64)
     normalized_positives = {normalized_text(t) for t in positive_texts}

@@ -155,35 +155,25 @@ def test_training_and_scoring_again_gives_the_same_numbers(eval_run, tmp_path):
     from types import SimpleNamespace
 
     from hardneg import score, train
-    from hardneg.options import EvaluateOptions, ModelOptions, SearchOptions
+    from hardneg.plan import Plan
 
     wd, conf = eval_run
-    cfg = yaml.safe_load(conf.read_text())
+    plan = Plan.from_config(yaml.safe_load(conf.read_text()))
     d = variant_dir(wd, "docstrings", "shipped")
-    model = ModelOptions(**cfg["model"])
-    ev = EvaluateOptions(**{k: v for k, v in EVALUATE.items() if k not in ("datasets", "variants")})
     prepared = wd / "results" / "prepared" / "docstrings"
     train.run(
         SimpleNamespace(train=d / "train.jsonl", passages=prepared / "passages.parquet"),
         SimpleNamespace(model=tmp_path / "model", stats=tmp_path / "train_stats.json"),
-        train.TrainJob("docstrings", "shipped", model, ev, negatives=1, threads=cfg["embed"]["threads"]),
+        plan.job("eval_train", dataset="docstrings", variant="shipped"),
     )
-    trained = ModelOptions(**{**cfg["model"], "name_or_path": str(tmp_path / "model")})
     score.run(
         SimpleNamespace(
             heldout=wd / "results" / "evaluate" / "docstrings" / "heldout.parquet",
             passages=prepared / "passages.parquet",
+            model=tmp_path / "model",
         ),
         SimpleNamespace(per_query=tmp_path / "per_query.parquet", stats=tmp_path / "score_stats.json"),
-        score.ScoreJob(
-            "docstrings",
-            "shipped",
-            trained,
-            ev,
-            SearchOptions(device=cfg["search"].get("device", "auto")),
-            cfg["embed"]["block_rows"],
-            cfg["embed"]["threads"],
-        ),
+        plan.job("eval_score", dataset="docstrings", variant="shipped"),
     )
     again = pq.read_table(tmp_path / "per_query.parquet")
     first = pq.read_table(d / "per_query.parquet")

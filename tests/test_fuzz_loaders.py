@@ -46,7 +46,7 @@ def _demo_sentences() -> list[str]:
         "agnews",
         "stackexchange_duplicate_questions_title-body_title-body",
     ):
-        with gzip.open(REPO / "demo" / "data" / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
+        with gzip.open(REPO / ".test" / "data" / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
             for line in fh:
                 value = json.loads(line)
                 items = value if isinstance(value, list) else value.get("set") or [value.get("query"), *value["pos"]]
@@ -216,7 +216,7 @@ def run_prepare(fmt: str, raw: Path, out: Path, cap: int) -> dict | None:
                 twins=out / "twins.npy",
                 stats=out / "stats.json",
             )
-            job = prepare.PrepareJob("fuzz", fmt, None, cap, "train")
+            job = prepare.PrepareJob(dataset="fuzz", format=fmt, max_rows=None, max_bad_rows=cap, qrels_split="train")
             stats = prepare.run(SimpleNamespace(raw=raw), outputs, job)
     except InputError as exc:
         msg = str(exc)

@@ -52,7 +52,7 @@ def _kill_when(wd: Path, cfg: Path, pattern: str, at_least: int, timeout: float 
     cmd = [
         SNAKEMAKE,
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(REPO / "workflow" / "Snakefile"),
         "--directory",
         str(wd),
         f"--configfile={cfg}",

@@ -94,7 +94,7 @@ def test_lone_surrogate_is_a_bad_row_not_a_crash(tmp_path):
     its line within max_bad_rows, and prepare writes the other rows."""
     f = write_gz(tmp_path / "s.jsonl.gz", [["q0", "p0"], '["broken \\ud83d", "p1"]', ["q2", "p2 \ud83d\ude00"]])
     t = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
-    stats = prepare_dataset("pairs", f, t["q"], t["p"], t["r"], tmp_path / "s.json", "s", max_bad_rows=5)
+    stats = prepare_dataset("pairs", f, (t["q"], t["p"], t["r"]), tmp_path / "s.json", dataset="s", max_bad_rows=5)
     assert stats["bad_rows_skipped"] == {"undecodable_text": 1}
     assert stats["bad_row_examples"][0].startswith(f"{f}:2: text is not encodable as UTF-8")
     assert pq.read_table(t["q"]).column("text").to_pylist() == ["q0", "q2"]
@@ -176,7 +176,7 @@ def make_beir(root, corpus, queries, train, dev=()):
 def prepare(tmp_path, fmt, src, **kw):
     out = tmp_path / "out"
     return prepare_dataset(
-        fmt, src, out / "q.parquet", out / "p.parquet", out / "r.parquet", out / "s.json", dataset="t", **kw
+        fmt, src, (out / "q.parquet", out / "p.parquet", out / "r.parquet"), out / "s.json", dataset="t", **kw
     ), out
 
 
@@ -276,11 +276,9 @@ def test_query_twins_point_at_the_first_passage_with_the_same_embedded_text(tmp_
     stats = prepare_dataset(
         "pairs",
         f,
-        out / "q.parquet",
-        out / "p.parquet",
-        out / "r.parquet",
+        (out / "q.parquet", out / "p.parquet", out / "r.parquet"),
         out / "s.json",
-        "t",
+        dataset="t",
         out_twins=out / "tw.npy",
     )
     q = pq.read_table(out / "q.parquet").column("text").to_pylist()
@@ -327,8 +325,10 @@ def test_beir_deeply_nested_line_is_a_bad_row(tmp_path, member):
     (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq0\td0\t1\n")
     out = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
     with pytest.raises(InputError, match=rf"^{root / member}:2: malformed JSON \(nested too deeply"):
-        prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b")
-    stats = prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b", max_bad_rows=1)
+        prepare_dataset("beir", root, (out["q"], out["p"], out["r"]), tmp_path / "s.json", dataset="b")
+    stats = prepare_dataset(
+        "beir", root, (out["q"], out["p"], out["r"]), tmp_path / "s.json", dataset="b", max_bad_rows=1
+    )
     assert stats["bad_rows_skipped"] == {"malformed_json": 1}
     assert stats["accounting"][str(root / member)] == {"read": 2, "kept": 1, "dropped": 0, "bad": 1}
 
@@ -353,8 +353,10 @@ def test_qrels_bad_lines_are_bad_rows_with_their_line(tmp_path):
     (root / "qrels" / "train.tsv").write_bytes(b"query-id\tcorpus-id\tscore\nq0\td0\t1\n\xff\td0\t1\nq0\n\td0\t1\n")
     out = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
     with pytest.raises(InputError, match=r"train.tsv:3: qrels line is not valid UTF-8"):
-        prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b")
-    stats = prepare_dataset("beir", root, out["q"], out["p"], out["r"], tmp_path / "s.json", "b", max_bad_rows=3)
+        prepare_dataset("beir", root, (out["q"], out["p"], out["r"]), tmp_path / "s.json", dataset="b")
+    stats = prepare_dataset(
+        "beir", root, (out["q"], out["p"], out["r"]), tmp_path / "s.json", dataset="b", max_bad_rows=3
+    )
     assert stats["bad_rows_skipped"] == {"malformed_qrel": 2, "not_utf8": 1}
     assert stats["accounting"][str(root / "qrels" / "train.tsv")] == {"read": 4, "kept": 1, "dropped": 0, "bad": 3}
 

@@ -11,6 +11,7 @@ import pytest
 
 from hardneg.holdout import HoldoutJob, pair_holdout
 from hardneg.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
+from hardneg.options import EvaluateOptions
 
 
 def _ranked(*rows):
@@ -70,7 +71,7 @@ def test_pair_hold_out_depends_on_the_texts_only_and_takes_every_row_of_a_text()
     rng = np.random.default_rng(3)
     texts = [f"what is item number {i % 300}?" for i in range(600)]  # every text twice
     positives = [i % 300 for i in range(600)]
-    job = HoldoutJob("d", "pairs", "test", fraction=0.2, max_holdout=1000, max_bad_rows=0)
+    job = HoldoutJob(dataset="d", format="pairs", evaluate=EvaluateOptions(holdout_fraction=0.2), max_bad_rows=0)
     rows, exclude, counts = pair_holdout(*_tables(texts, positives), job)
     assert counts["distinct_query_texts"] == 300 and 30 < len(rows) < 90
     held = {r[1] for r in rows}
@@ -79,5 +80,10 @@ def test_pair_hold_out_depends_on_the_texts_only_and_takes_every_row_of_a_text()
     order = rng.permutation(600)
     rows2, _, _ = pair_holdout(*_tables([texts[i] for i in order], [positives[i] for i in order]), job)
     assert {r[1] for r in rows2} == held
-    capped, exclude_capped, _ = pair_holdout(*_tables(texts, positives), HoldoutJob("d", "pairs", "test", 0.2, 10, 0))
+    capped, exclude_capped, _ = pair_holdout(
+        *_tables(texts, positives),
+        HoldoutJob(
+            dataset="d", format="pairs", evaluate=EvaluateOptions(holdout_fraction=0.2, max_holdout=10), max_bad_rows=0
+        ),
+    )
     assert len(capped) == 10 and {r[1] for r in capped} <= held and exclude_capped.sum() == 20

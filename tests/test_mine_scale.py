@@ -44,7 +44,7 @@ def test_seed_preset_matches_the_original_sample_hn(trial):
     cands = original_sample_hn(ids, positives, n_sample=10**9)  # the original's pool, in rank order
     seed = MiningOptions(**PRESETS["seed"])
     removed = Counter()
-    chosen = select_negatives(f"train-{trial}", "q", ids, scores, texts, positives, set(), None, seed, removed)
+    chosen = select_negatives((f"train-{trial}", "q"), (ids, scores, texts), (positives, set(), None), seed, removed)
     got = [ids[c] for c in chosen]
     if len(cands) <= 16:
         assert got == cands  # no sampling: every candidate, in rank order, as the original
@@ -53,7 +53,7 @@ def test_seed_preset_matches_the_original_sample_hn(trial):
     assert removed["not_sampled"] == max(0, len(cands) - 16)
     # the whole pool, in rank order, is what "top" with room for everything returns
     top_all = MiningOptions(**{**PRESETS["seed"], "sampling_strategy": "top", "num_negatives": 98})
-    pool = select_negatives("q", "q", ids, scores, texts, positives, set(), None, top_all, Counter())
+    pool = select_negatives(("q", "q"), (ids, scores, texts), (positives, set(), None), top_all, Counter())
     assert [ids[c] for c in pool] == cands
 
 
@@ -65,7 +65,7 @@ def test_random_sampling_is_uniform_over_the_pool():
     hits = Counter()
     for q in range(3000):
         for c in select_negatives(
-            f"q{q}", "x", ids, scores, [str(i) for i in ids], set(), set(), None, opts, Counter()
+            (f"q{q}", "x"), (ids, scores, [str(i) for i in ids]), (set(), set(), None), opts, Counter()
         ):
             hits[c] += 1
     freq = np.array([hits[i] for i in range(2, 100)]) / 3000
@@ -102,7 +102,7 @@ def test_grouping_excludes_every_positive_of_the_same_query_text(tmp_path):
         range_min=0, range_max=12, num_negatives=12, sampling_strategy="top", group_identical_queries=True
     )
     out = tmp_path / "o.jsonl"
-    stats = mine_dataset(qp, pp, cp, sp, out, tmp_path / "s.json", opts)
+    stats = mine_dataset((qp, pp), (cp, sp), out, tmp_path / "s.json", opts)
     recs = [json.loads(line) for line in out.open()]
     negs = {r["query_id"]: {n["docid"] for n in r["negative_passages"]} for r in recs}
     for q in ("train-0", "train-2", "train-4"):
@@ -126,7 +126,7 @@ def test_a_query_text_repeated_many_times_is_linear(tmp_path):
     opts = MiningOptions(**PERCPOS95_WITHOUT_VECTORS)
     miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
     assert len(miner.excl_id_keys) == n and len(set(miner.group.tolist())) == 1
-    stats = mine_dataset(qp, pp, cp, sp, tmp_path / "o.jsonl", tmp_path / "s.json", opts)
+    stats = mine_dataset((qp, pp), (cp, sp), tmp_path / "o.jsonl", tmp_path / "s.json", opts)
     # every candidate is some row's positive, so all are excluded for the group
     assert stats["negatives_kept"] == 0
     assert stats["removed"]["positive_id"] == stats["candidates_considered"] == 30 * len(cands)
@@ -145,7 +145,7 @@ def test_streamed_output_equals_json_dumps(tmp_path):
             range_min=0, range_max=6, num_negatives=4, sampling_strategy="top", output_format=fmt, output_scores=scores
         )
         out = tmp_path / f"{fmt}{scores}.jsonl"
-        mine_dataset(qp, pp, cp, sp, out, tmp_path / "s.json", opts)
+        mine_dataset((qp, pp), (cp, sp), out, tmp_path / "s.json", opts)
         for line in out.read_text(encoding="utf-8").split("\n")[:-1]:
             assert line == json.dumps(json.loads(line), ensure_ascii=False)
         first = json.loads(out.read_text(encoding="utf-8").split("\n")[0])
@@ -160,7 +160,9 @@ def test_mine_stats_account_and_histograms(tmp_path):
     positives = [[i] for i in range(10)]
     cands = {q: [(p, 0.95 - p / 50) for p in range(40)] for q in range(0, 10, 2)}  # odd queries: none
     qp, pp, cp, sp = _tables(tmp_path, qtexts, positives, passages, cands)
-    stats = mine_dataset(qp, pp, cp, sp, tmp_path / "o.jsonl", tmp_path / "s.json", MiningOptions(**PRESETS["seed"]))
+    stats = mine_dataset(
+        (qp, pp), (cp, sp), tmp_path / "o.jsonl", tmp_path / "s.json", MiningOptions(**PRESETS["seed"])
+    )
     assert stats["queries_written"] == 5 and stats["queries_without_negatives"] == 5
     assert stats["negatives_kept"] + sum(stats["removed"].values()) == stats["candidates_considered"]
     assert set(stats["removed"]) == set(REASONS)
@@ -185,7 +187,7 @@ def test_prepare_then_mine_on_degenerate_real_shaped_rows(tmp_path):
     with gzip.open(raw, "wt") as fh:
         fh.writelines(json.dumps(x) + "\n" for x in lines)
     t = {k: tmp_path / f"{k}.parquet" for k in ("q", "p", "r")}
-    st = prepare_dataset("pairs", raw, t["q"], t["p"], t["r"], tmp_path / "ps.json", "d", max_bad_rows=0)
+    st = prepare_dataset("pairs", raw, (t["q"], t["p"], t["r"]), tmp_path / "ps.json", dataset="d", max_bad_rows=0)
     assert st["dropped"]["empty_query"] == sum(1 for q, _ in lines if q == "")
     assert st["dropped"]["no_positive"] == sum(1 for q, p in lines if q and not p)
     assert st["bad_rows_skipped"] == {}
@@ -208,10 +210,8 @@ def test_prepare_then_mine_on_degenerate_real_shaped_rows(tmp_path):
     )
     opts = MiningOptions(**{**PERCPOS95_WITHOUT_VECTORS, "range_max": npas, "num_negatives": 30})
     mine_dataset(
-        t["q"],
-        t["p"],
-        tmp_path / "c.parquet",
-        tmp_path / "pos.parquet",
+        (t["q"], t["p"]),
+        (tmp_path / "c.parquet", tmp_path / "pos.parquet"),
         tmp_path / "o.jsonl",
         tmp_path / "s.json",
         opts,

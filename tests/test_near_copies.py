@@ -38,7 +38,7 @@ def mined_inputs(tmp_path_factory):
     with gzip.open(raw, "wt") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in rows)
     files = {k: d / f"{k}.parquet" for k in ("queries", "passages", "qrels")}
-    prepare_dataset("pairs", raw, files["queries"], files["passages"], files["qrels"], d / "prep.json")
+    prepare_dataset("pairs", raw, (files["queries"], files["passages"], files["qrels"]), d / "prep.json")
     rng = np.random.default_rng(0)
     n = len(rows)
     p = rng.normal(size=(n, 32)).astype(np.float32)
@@ -65,7 +65,7 @@ def _mine(d, files, **overrides):
         positive_scores=d / "positive_scores.parquet",
         passage_vectors=[d / "p.npy"],
     )
-    stats = mine.run(inputs, Files(mined=out, stats=out.with_suffix(".json")), mine.MineJob("d", opts))
+    stats = mine.run(inputs, Files(mined=out, stats=out.with_suffix(".json")), mine.MineJob(dataset="d", mining=opts))
     rows = [json.loads(line) for line in out.open()]
     return {r["query"]: [n["text"] for n in r["negative_passages"]] for r in rows}, stats
 

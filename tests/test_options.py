@@ -1,10 +1,12 @@
-"""The options contract: one default per option, in the dataclasses of hardneg.options, which
-the config schema and the README agree with; small signatures and modules; nothing heavy
-imported while the DAG is built."""
+"""The options contract: one default and one doc per option, in the dataclasses of
+hardneg.options, which the config schema and config/README.md are generated from or
+tested equal to; every option reaches the job of each stage that reads it; small
+signatures and modules; nothing heavy imported while the DAG is built."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from dataclasses import MISSING, fields
@@ -12,11 +14,25 @@ from dataclasses import MISSING, fields
 import pytest
 import yaml
 
-from conftest import REPO
-from hardneg import options
-from hardneg.options import BLOCKS, PRESETS, ConfigError, DatasetOptions, MiningOptions, WorkflowOptions, from_config
+from conftest import REPO, demo_config
+from hardneg import docs, jobs
+from hardneg.options import (
+    BLOCKS,
+    PRESETS,
+    ConfigError,
+    CrossEncoderOptions,
+    DatasetOptions,
+    EmbedOptions,
+    EvaluateOptions,
+    MiningOptions,
+    ModelOptions,
+    SearchOptions,
+    WorkflowOptions,
+    from_config,
+)
+from hardneg.plan import Plan
 
-SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 DATASET_SCHEMA = SCHEMA["properties"]["datasets"]["additionalProperties"]["properties"]
 MINING_SCHEMA = SCHEMA["$defs"]["mining"]["properties"]
 
@@ -53,14 +69,111 @@ def test_seed_preset_is_the_mining_defaults_and_presets_only_use_known_keys():
     assert set(MINING_SCHEMA["preset"]["enum"]) == set(PRESETS)
 
 
-def test_readme_option_tables_are_generated_from_the_dataclasses():
-    readme = (REPO / "README.md").read_text()
-    begin, end = "<!-- options:begin (python workflow_scripts/hardneg/options.py) -->\n", "<!-- options:end -->"
-    assert begin in readme and end in readme
-    section = readme.split(begin, 1)[1].split(end, 1)[0]
-    assert section.strip() == options.markdown_tables().strip(), (
-        "regenerate with python workflow_scripts/hardneg/options.py"
+JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", tuple: "array"}
+
+
+def _schema_types(prop) -> set:
+    types = prop.get("type", [])
+    types = {types} if isinstance(types, str) else set(types)
+    for alt in prop.get("oneOf", []):
+        types.add(alt["type"])
+    return types
+
+
+@pytest.mark.parametrize("cls, props", list(docs.schema_properties(SCHEMA)), ids=lambda v: getattr(v, "__name__", ""))
+def test_schema_types_and_descriptions_are_the_options(cls, props):
+    hints = {name: eval(t, vars(__import__("builtins"))) for name, t in cls.__annotations__.items()}
+    for f in fields(cls):
+        prop = props[f.name]
+        assert prop["description"] == f.metadata["doc"], f"{cls.__name__}.{f.name}: run python -m hardneg.docs"
+        want = {JSON_TYPES[t] for t in getattr(hints[f.name], "__args__", (hints[f.name],)) if t in JSON_TYPES}
+        if prop.get("$ref") is None:
+            assert want <= _schema_types(prop) | {"number"} and want & _schema_types(prop), (cls.__name__, f.name)
+
+
+def test_config_readme_is_generated_from_the_options():
+    text = (REPO / "config" / "README.md").read_text()
+    assert text == docs.config_readme(), "regenerate with python -m hardneg.docs"
+    for _, block, cls in docs.SECTIONS:
+        for f in fields(cls):
+            key = f"{block}.{f.name}" if block else f.name
+            assert f"| `{key}` | {docs.cell(f.default)} | {f.metadata['doc']} |" in text
+
+
+def _plan() -> Plan:
+    cfg = demo_config(
+        cross_encoder={"name_or_path": "cross-encoder/x"}, evaluate={"datasets": ["hotpotqa"], "variants": {"v": {}}}
     )
+    return Plan.from_config(cfg)
+
+
+RULE_CONTEXT = {
+    "download": {"dataset": "hotpotqa"},
+    "prepare": {"dataset": "hotpotqa"},
+    "embed": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
+    "search_shard": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
+    "merge": {"dataset": "hotpotqa"},
+    "rescore": {"dataset": "hotpotqa"},
+    "mine": {"dataset": "hotpotqa"},
+    "eval_mine": {"dataset": "hotpotqa", "variant": "v"},
+    "card": {"dataset": "hotpotqa"},
+    "plots": {"dataset": "hotpotqa"},
+    "examples": {"dataset": "hotpotqa"},
+    "report": {"benchmarks": {}},
+    "holdout": {"dataset": "hotpotqa"},
+    "eval_train": {"dataset": "hotpotqa", "variant": "v"},
+    "eval_score": {"dataset": "hotpotqa", "variant": "v"},
+    "evaluate": {"dataset": "hotpotqa"},
+    "evaluation_summary": {},
+}
+
+
+def test_every_rule_has_a_job_and_every_job_is_keyword_only():
+    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    names = re.findall(r"^rule (\w+):", rules, re.M) + re.findall(r"^use rule \w+ as (\w+)", rules, re.M)
+    assert set(names) == set(RULE_CONTEXT)
+    plan = _plan()
+    for stage, ctx in RULE_CONTEXT.items():
+        job = plan.job(stage, **ctx)
+        assert all(f.kw_only for f in fields(job)) and job.__dataclass_params__.frozen, stage
+        assert f'**job("{stage}"' in rules, f"rule {stage} does not pass its job"
+
+
+def _nested(settings: dict, cls) -> list[dict]:
+    """The settings dicts of every ``cls`` block inside a job's settings."""
+    names = {f.name for f in fields(cls)}
+    out = [settings] if set(settings) <= names and settings else []
+    for v in settings.values():
+        if isinstance(v, dict):
+            out += _nested(v, cls)
+    return out
+
+
+@pytest.mark.parametrize(
+    "cls", [ModelOptions, EmbedOptions, SearchOptions, CrossEncoderOptions, EvaluateOptions, MiningOptions]
+)
+def test_every_option_reaches_the_jobs_it_re_runs(cls):
+    """An option whose change re-runs a stage is in that stage's settings (what Snakemake
+    compares); one that re-runs nothing is in none of them."""
+    plan = _plan()
+    seen = {stage: _nested(plan.settings(stage, **ctx), cls) for stage, ctx in RULE_CONTEXT.items()}
+    for f in fields(cls):
+        reruns = f.metadata["reruns"]
+        holders = {stage for stage, blocks in seen.items() if any(f.name in b for b in blocks)}
+        if reruns is False:
+            assert not holders, (cls.__name__, f.name, holders)
+        elif reruns is True:
+            assert holders, f"{cls.__name__}.{f.name} reaches no job"
+        else:
+            assert set(reruns) <= holders, (cls.__name__, f.name, holders)
+
+
+def test_job_settings_leave_out_runtime_fields():
+    plan = _plan()
+    job = plan.job("embed", dataset="hotpotqa", n="2", shard="1")
+    assert job.threads == plan.embed.threads and job.shard == 1
+    assert "threads" not in jobs.settings(job, "embed")
+    assert "threads" not in jobs.settings(job, "embed")["embed"]
 
 
 def test_unknown_option_is_an_error_naming_it():
@@ -78,7 +191,7 @@ def _functions(path):
 
 def test_no_function_takes_more_than_six_positional_parameters():
     too_many = []
-    for path in sorted((REPO / "workflow_scripts").rglob("*.py")):
+    for path in [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "tests").rglob("*.py"))]:
         for fn in _functions(path):
             n = len(fn.args.posonlyargs) + len(fn.args.args)
             if n > 6:
@@ -87,22 +200,44 @@ def test_no_function_takes_more_than_six_positional_parameters():
 
 
 def test_no_module_is_over_400_lines():
-    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / "workflow_scripts" / "hardneg").glob("*.py")}
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (REPO / "src" / "hardneg").glob("*.py")}
     assert max(sizes.values()) <= 400, {k: v for k, v in sizes.items() if v > 400}
 
 
+def test_no_job_dataclass_is_built_positionally():
+    """Every job and options dataclass is keyword-only, so a call with positional
+    arguments would fail; check the calls anyway, as the reader sees them."""
+    classes = {n for n in dir(jobs) if n.endswith("Job")} | {"Judge", *(c.__name__ for c in BLOCKS.values())}
+    found = []
+    for path in [*(REPO / "src").rglob("*.py"), *(REPO / "tests").rglob("*.py"), *(REPO / "benchmarks").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in classes:
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno} {name}")
+    assert not found, found
+
+
+def test_common_smk_is_small_and_nothing_in_workflow_edits_sys_path():
+    assert len((REPO / "workflow" / "rules" / "common.smk").read_text().splitlines()) <= 180
+    for path in (REPO / "workflow").rglob("*"):
+        if path.is_file() and path.suffix in ("", ".smk", ".py"):
+            assert "sys.path" not in path.read_text(), path
+
+
 def test_what_the_dag_imports_is_light():
-    """rules/common.smk imports hardneg.options and hardneg.sources while the DAG is built: neither
-    pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake internals."""
+    """rules/common.smk imports hardneg.options and hardneg.plan while the DAG is built:
+    neither pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake
+    internals."""
     code = (
-        "import sys; sys.path.insert(0, 'workflow_scripts'); import hardneg.options, hardneg.sources; "
+        "import sys; import hardneg.layout, hardneg.options, hardneg.plan; "
         "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'matplotlib', 'torch', 'faiss') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    common = (REPO / "rules" / "common.smk").read_text()
-    hnm_imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hardneg")}
-    assert hnm_imports == {"hardneg.options", "hardneg.sources"}
-    for smk in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hardneg")}
+    assert imports == {"hardneg.layout", "hardneg.options", "hardneg.plan"}
+    for smk in [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
         text = smk.read_text()
-        assert "config_settings" not in text and "overwrite_config" not in text, smk.name
+        assert "config_settings" not in text, smk.name

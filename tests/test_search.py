@@ -25,7 +25,8 @@ def _vectors(rng, n, d):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _candidates(tmp_path, q, p, n_shards, block, topk, tag, **kw):
+def _candidates(tmp_path, vectors, n_shards, block, topk, tag, **kw):
+    q, p = vectors
     qf = tmp_path / f"{tag}_q.npy"
     np.save(qf, q)
     ids, scs = [], []
@@ -48,9 +49,9 @@ def test_merge_of_shards_equals_single_shard_bytewise(tmp_path):
     p[250] = p[10]
     q = _vectors(rng, 23, 16)
     q[3] = p[10]
-    one = _candidates(tmp_path, q, p, 1, 8, 40, "one")
-    three = _candidates(tmp_path, q, p, 3, 8, 40, "three")
-    five = _candidates(tmp_path, q, p, 5, 8, 40, "five")
+    one = _candidates(tmp_path, (q, p), 1, 8, 40, "one")
+    three = _candidates(tmp_path, (q, p), 3, 8, 40, "three")
+    five = _candidates(tmp_path, (q, p), 5, 8, 40, "five")
     t1 = pq.read_table(one)
     assert t1.equals(pq.read_table(three)) and t1.equals(pq.read_table(five))
     # and it is the exact top-40 by (score desc, index asc)
@@ -65,7 +66,7 @@ def test_merge_of_shards_equals_single_shard_bytewise(tmp_path):
 def test_shard_smaller_than_topk_pads_and_merges(tmp_path):
     rng = np.random.default_rng(1)
     p, q = _vectors(rng, 12, 8), _vectors(rng, 4, 8)
-    cand = pq.read_table(_candidates(tmp_path, q, p, 3, 2, 50, "small"))
+    cand = pq.read_table(_candidates(tmp_path, (q, p), 3, 2, 50, "small"))
     assert cand.num_rows == 4 * 12  # every passage once per query, no padding rows
     assert cand.column("rank").to_pylist()[:12] == list(range(12))
 
@@ -79,8 +80,8 @@ def test_torch_search_equals_faiss_candidate_table(tmp_path):
     q = _vectors(rng, 41, 32)
     q[5] = p[20]
     for shards in (1, 3):
-        faiss_t = pq.read_table(_candidates(tmp_path, q, p, shards, 16, 60, f"faiss{shards}"))
-        torch_t = pq.read_table(_candidates(tmp_path, q, p, shards, 16, 60, f"torch{shards}", device="torch-cpu"))
+        faiss_t = pq.read_table(_candidates(tmp_path, (q, p), shards, 16, 60, f"faiss{shards}"))
+        torch_t = pq.read_table(_candidates(tmp_path, (q, p), shards, 16, 60, f"torch{shards}", device="torch-cpu"))
         assert faiss_t.equals(torch_t)
         assert faiss_t.num_rows == 41 * 60
 
@@ -108,8 +109,8 @@ def test_ivf_index_finds_nearly_all_of_the_exact_top_k(tmp_path):
     p = (p / np.linalg.norm(p, axis=1, keepdims=True)).astype(np.float32)
     q = p[rng.choice(6000, 200, replace=False)] + 0.05 * rng.normal(size=(200, 32)).astype(np.float32)
     q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
-    flat = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "flat")).to_pandas()
-    ivf = pq.read_table(_candidates(tmp_path, q, p, 1, 64, 50, "ivf", index="ivf", nprobe=16)).to_pandas()
+    flat = pq.read_table(_candidates(tmp_path, (q, p), 1, 64, 50, "flat")).to_pandas()
+    ivf = pq.read_table(_candidates(tmp_path, (q, p), 1, 64, 50, "ivf", index="ivf", nprobe=16)).to_pandas()
     assert ivf_nlist(6000) == 77
     assert ivf_nprobe(452) == 170 and ivf_nprobe(1) == 1  # auto: 3/8 of the lists, rounded up
     assert ivf_nprobe(452, 32) == 32 and ivf_nprobe(10, 50) == 10
@@ -127,7 +128,7 @@ def test_repeated_queries_are_searched_once_with_identical_rows(tmp_path):
     p = _vectors(rng, 200, 16)
     base = _vectors(rng, 5, 16)
     q = base[rng.integers(0, 5, 60)]  # 60 rows, 5 distinct vectors
-    t = pq.read_table(_candidates(tmp_path, q, p, 2, 8, 30, "dup")).to_pandas()
+    t = pq.read_table(_candidates(tmp_path, (q, p), 2, 8, 30, "dup")).to_pandas()
     by_q = {k: g[["rank", "passage_idx", "score"]].to_numpy().tolist() for k, g in t.groupby("query_idx")}
     for i in range(60):
         first = int(np.flatnonzero((q == q[i]).all(axis=1))[0])
@@ -153,12 +154,12 @@ def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_pat
     rep = search.distinct_queries(QueryVectors([qf]), chunk=4)
     for i in range(50):
         assert rep[i] == int(np.flatnonzero((q == q[i]).all(axis=1))[0])
-    normal = pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "normal"))
+    normal = pq.read_table(_candidates(tmp_path, (q, p), 2, 8, 20, "normal"))
     monkeypatch.setattr(search, "row_hashes", lambda a: np.zeros(len(a), dtype=np.uint64))
     collided = search.distinct_queries(QueryVectors([qf]), chunk=4)
     assert all((q[collided[i]] == q[i]).all() for i in range(50))
     assert (collided == np.arange(50)).sum() > 9  # distinct vectors stay apart
-    assert pq.read_table(_candidates(tmp_path, q, p, 2, 8, 20, "collide")).equals(normal)
+    assert pq.read_table(_candidates(tmp_path, (q, p), 2, 8, 20, "collide")).equals(normal)
 
 
 def test_twin_queries_search_and_score_with_their_passage_vector(tmp_path):

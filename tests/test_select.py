@@ -26,7 +26,9 @@ def make_case(rng: random.Random, n_cand=100, n_pos=3):
 def run(opts, case, query_id="q1", query_text="passage 5", pos_score=0.8):
     ids, scores, texts, pos_ids, pos_texts, _ = case
     removed = Counter()
-    chosen = select_negatives(query_id, query_text, ids, scores, texts, pos_ids, pos_texts, pos_score, opts, removed)
+    chosen = select_negatives(
+        (query_id, query_text), (ids, scores, texts), (pos_ids, pos_texts, pos_score), opts, removed
+    )
     return chosen, removed
 
 
@@ -55,7 +57,7 @@ def test_fewer_candidates_than_n_keeps_all_without_padding():
     ids, scores, texts = [1, 2, 3, 4, 5], [0.9, 0.8, 0.7, 0.6, 0.5], ["a", "b", "c", "d", "e"]
     removed = Counter()
     opts = MiningOptions(**PRESETS["seed"])
-    chosen = select_negatives("q", "query", ids, scores, texts, {4}, {"d"}, None, opts, removed)
+    chosen = select_negatives(("q", "query"), (ids, scores, texts), ({4}, {"d"}, None), opts, removed)
     assert chosen == [2, 4]  # ranks 2..4 minus the positive at rank 3, in rank order
     assert removed == Counter({"outside_window": 2, "positive_id": 1})
 
@@ -66,7 +68,7 @@ def test_filtered_window_skips_survivors_like_sentence_transformers():
     texts = [str(i) for i in ids]
     opts = MiningOptions(range_min=1, range_max=4, num_negatives=3, sampling_strategy="top", rank_window="filtered")
     removed = Counter()
-    chosen = select_negatives("q", "x", ids, scores, texts, {0, 2}, {"0", "2"}, None, opts, removed)
+    chosen = select_negatives(("q", "x"), (ids, scores, texts), ({0, 2}, {"0", "2"}, None), opts, removed)
     # survivors after removing positives 0 and 2: 1,3,4,5,...; skip 1 survivor, take up to the 4th
     assert chosen == [3, 4, 5]
     assert removed["positive_id"] == 2 and removed["outside_window"] == 5
@@ -77,7 +79,7 @@ def test_relative_margin_is_percpos():
     scores = [0.90, 0.80, 0.77, 0.76, 0.70, 0.10]
     opts = MiningOptions(**{**PRESETS["percpos95"], "num_negatives": 5})
     removed = Counter()
-    chosen = select_negatives("q", "x", ids, scores, [str(i) for i in ids], set(), set(), 0.8, opts, removed)
+    chosen = select_negatives(("q", "x"), (ids, scores, [str(i) for i in ids]), (set(), set(), 0.8), opts, removed)
     # threshold 0.8 - 0.8 * 0.05 = 0.76: strictly above is removed
     assert [scores[c] for c in chosen] == [0.76, 0.70, 0.10]
     assert removed["relative_margin"] == 3
@@ -89,6 +91,6 @@ def test_query_text_exclusion_and_score_bounds():
         range_min=0, range_max=4, num_negatives=4, exclude_query_text=True, max_score=0.45, min_score=0.1
     )
     removed = Counter()
-    chosen = select_negatives("q", "the query", ids, scores, texts, set(), set(), None, opts, removed)
+    chosen = select_negatives(("q", "the query"), (ids, scores, texts), (set(), set(), None), opts, removed)
     assert chosen == [2]
     assert removed == Counter({"query_text": 1, "max_score": 1, "min_score": 1})

@@ -214,7 +214,7 @@ def test_demo_through_slurm_matches_local_run(tmp_path):
 
 @pytest.mark.parametrize("cross_encoder", [False, True])
 def test_slurm_profile_dry_run_plans_all_16(tmp_path, cross_encoder):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(REPO / "config", tmp_path / "config")
     extra = (
         ["--config", "cross_encoder={'name_or_path': 'cross-encoder/ms-marco-MiniLM-L6-v2'}"] if cross_encoder else []
     )

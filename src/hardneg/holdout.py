@@ -53,9 +53,9 @@ def pair_holdout(queries: pa.Table, qrels: pa.Table, job: HoldoutJob) -> tuple[l
     keys, first, inverse = np.unique(_text_keys(h), return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     distinct_h = h[first]
-    chosen = np.flatnonzero(hash_fraction(distinct_h) < job.fraction)
+    chosen = np.flatnonzero(hash_fraction(distinct_h) < job.evaluate.holdout_fraction)
     counts = Counter(distinct_query_texts=len(keys), held_out_by_fraction=len(chosen))
-    chosen = chosen[_order(distinct_h[chosen])][: job.max_holdout]
+    chosen = chosen[_order(distinct_h[chosen])][: job.evaluate.max_holdout]
     held_text = np.zeros(len(keys), dtype=bool)
     held_text[chosen] = True
     exclude = held_text[inverse]
@@ -71,7 +71,7 @@ def pair_holdout(queries: pa.Table, qrels: pa.Table, job: HoldoutJob) -> tuple[l
 
 def beir_holdout(raw, queries: pa.Table, passages: pa.Table, job: HoldoutJob) -> tuple[list, np.ndarray, Counter]:
     """Held-out queries of a BeIR dataset: its ``split`` qrels, against the prepared corpus."""
-    src = BeirSource(raw, job.split)
+    src = BeirSource(raw, job.evaluate.split)
     bad = BadRows(cap=job.max_bad_rows)
     counts: Counter = Counter()
     wanted: dict[str, list[str]] = {}
@@ -92,12 +92,14 @@ def beir_holdout(raw, queries: pa.Table, passages: pa.Table, job: HoldoutJob) ->
     counts["qrels_query_ids_missing_from_queries"] = len(wanted)
     counts.update({f"bad_{k}": v for k, v in bad.counts.items()})
     if not rows:
-        raise InputError(f"{src.label(f'qrels/{job.split}.tsv')}: no query of this split has a passage in the corpus")
+        raise InputError(
+            f"{src.label(f'qrels/{job.evaluate.split}.tsv')}: no query of this split has a passage in the corpus"
+        )
     h = text_hashes([r[1] for r in rows])
     # one held-out query per text (the lowest hash order is the cap's order too)
     order = _order(h)
     _, first = np.unique(_text_keys(h)[order], return_index=True)
-    keep = order[np.sort(first)][: job.max_holdout]
+    keep = order[np.sort(first)][: job.evaluate.max_holdout]
     counts["split_queries"] = len(rows)
     rows = [rows[i] for i in keep]
     held = np.sort(_text_keys(h[keep]))
@@ -119,7 +121,8 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
         rows, exclude, counts = pair_holdout(queries, qrels, options)
         if not rows:
             raise InputError(
-                f"dataset {options.dataset}: evaluate.holdout_fraction {options.fraction} holds out no query of "
+                f"dataset {options.dataset}: evaluate.holdout_fraction {options.evaluate.holdout_fraction} holds out "
+                "no query of "
                 f"{counts['distinct_query_texts']} distinct query texts; raise it"
             )
     table = pa.table(
@@ -132,7 +135,9 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
         np.save(fh, exclude.astype(bool))
     stats = {
         "dataset": options.dataset,
-        "source": f"qrels/{options.split}.tsv" if options.format == "beir" else f"{options.fraction:g} of query texts",
+        "source": f"qrels/{options.evaluate.split}.tsv"
+        if options.format == "beir"
+        else f"{options.evaluate.holdout_fraction:g} of query texts",
         "held_out_queries": len(rows),
         "relevant_passages": int(sum(len(r[2]) for r in rows)),
         "training_rows_excluded": int(exclude.sum()),

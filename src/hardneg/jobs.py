@@ -84,10 +84,10 @@ class RescoreJob:
 class Judge:
     """The cross-encoder as a judge (``cross_encoder.false_negatives`` and
     ``false_negative_margin``, whose defaults are :class:`CrossEncoderOptions`'): a candidate
-    is judged relevant when it scores at least the query's lowest positive minus ``margin``."""
+    is judged relevant when it scores at least the query's lowest positive minus the margin."""
 
     false_negatives: str  # keep | drop | relabel
-    margin: float
+    false_negative_margin: float
 
 
 @job
@@ -131,9 +131,7 @@ class ReportJob:
 class HoldoutJob:
     dataset: str
     format: str  # pairs | medmcqa | beir
-    split: str  # BeIR: the held-out qrels split
-    fraction: float  # pairs: share of distinct query texts
-    max_holdout: int
+    evaluate: EvaluateOptions  # split (BeIR), holdout_fraction (pairs), max_holdout
     max_bad_rows: int  # BeIR: bad rows of the held-out split skipped before failing
 
 
@@ -163,8 +161,7 @@ class EvaluationJob:
     dataset: str
     variants: tuple  # names, in the order of inputs.per_query
     mining: dict  # {variant: its mining options (dict) or None}
-    bootstrap: int
-    seed: int
+    evaluate: EvaluateOptions  # bootstrap and seed
 
 
 @job

@@ -104,7 +104,9 @@ class Miner:
             extra["positive_similarity"] = self.similarity.highest(qi, pi)
         if self.judge is not None:
             margin = self.margin[qi]
-            extra["judged"] = ~np.isnan(margin) & (run.score.astype(np.float64) >= margin - self.judge.margin)
+            extra["judged"] = ~np.isnan(margin) & (
+                run.score.astype(np.float64) >= margin - self.judge.false_negative_margin
+            )
         return CandidateArrays(
             **extra,
             cq=qi - q0,

@@ -196,7 +196,7 @@ class Plan:
         ce = self.cross_encoder
         if not ce.name_or_path:
             return None
-        return jobs.Judge(false_negatives=ce.false_negatives, margin=ce.false_negative_margin)
+        return jobs.Judge(false_negatives=ce.false_negatives, false_negative_margin=ce.false_negative_margin)
 
     @property
     def share_twins(self) -> bool:
@@ -293,13 +293,10 @@ class Plan:
         return jobs.ReportJob(benchmarks=benchmarks)
 
     def _holdout(self, dataset, **_):
-        ev = self.evaluate
         return jobs.HoldoutJob(
             dataset=dataset,
             format=self.datasets[dataset].format,
-            split=ev.split,
-            fraction=ev.holdout_fraction,
-            max_holdout=ev.max_holdout,
+            evaluate=self.evaluate,
             max_bad_rows=self.max_bad_rows(dataset),
         )
 
@@ -331,8 +328,7 @@ class Plan:
             dataset=dataset,
             variants=tuple(vs),
             mining={v: (asdict(o) if o is not None else None) for v, o in vs.items()},
-            bootstrap=self.evaluate.bootstrap,
-            seed=self.evaluate.seed,
+            evaluate=self.evaluate,
         )
 
     def _evaluation_summary(self, **_):

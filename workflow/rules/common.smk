@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from hardneg.options import OUTPUT_EXT, PLOTS, ConfigError, cross_encoder_cache_key
+from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import Plan
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=False)
@@ -132,28 +133,7 @@ def size_mb(paths):
 
 
 # Per-job time and memory (Snakemake benchmark files), read back by the report rule.
-BENCH = {
-    "prepare": "logs/benchmarks/prepare/{dataset}.tsv",
-    "embed": f"logs/benchmarks/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
-    "search": f"logs/benchmarks/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
-    "merge": f"logs/benchmarks/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.tsv",
-    "rescore": f"logs/benchmarks/rescore/{CE_KEY}/{{dataset}}.tsv",
-    "mine": f"logs/benchmarks/mine/{OUT_KEY}/{{dataset}}.{{ext}}.tsv",
-}
-
-
-def benchmark_files(dataset):
-    """{stage: [benchmark files]} of one dataset's jobs, in pipeline order."""
-    out = {
-        "prepare": [BENCH["prepare"].format(dataset=dataset)],
-        "embed": shard_files(dataset, BENCH["embed"]),
-        "search": shard_files(dataset, BENCH["search"]),
-        "merge": [BENCH["merge"].format(dataset=dataset)],
-    }
-    if JUDGED:
-        out["rescore"] = [BENCH["rescore"].format(dataset=dataset)]
-    out["mine"] = [BENCH["mine"].format(dataset=dataset, ext=output_ext(dataset))]
-    return out
+BENCH = benchmark_patterns(PLAN, OUT_KEY)
 
 
 def holdout_inputs(wildcards):

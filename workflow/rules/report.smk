@@ -42,7 +42,10 @@ rule report:
         prepare=expand(rules.prepare.output.stats, dataset=DATASETS),
         mine=[mine_stats_file(d) for d in DATASETS],
         benchmarks=[
-            f for d in DATASETS for fs in benchmark_files(d).values() for f in fs
+            f
+            for d in DATASETS
+            for fs in benchmark_files(PLAN, BENCH, d).values()
+            for f in fs
         ],
         evaluation=[evaluation_file(d) for d in EVALUATE.datasets],
     output:
@@ -64,7 +67,9 @@ rule report:
         mem_mb=500,
         runtime=5,
     params:
-        **job("report", benchmarks={d: benchmark_files(d) for d in DATASETS}),
+        **job(
+            "report", benchmarks={d: benchmark_files(PLAN, BENCH, d) for d in DATASETS}
+        ),
     script:
         "../scripts/report.py"
 
