@@ -1,4 +1,4 @@
-"""Shared test helpers. Library code is imported from workflow_scripts/ (see pyproject)."""
+"""Shared test helpers. The package (src/hardneg) is installed by requirements.txt."""
 
 from __future__ import annotations
 
@@ -52,10 +52,16 @@ def write_config(path: Path, cfg: dict) -> Path:
 
 
 def run_snakemake(
-    workdir: Path, configfile: Path | None, *args: str, check: bool = True, timeout: int = 900, env: dict | None = None
+    workdir: Path,
+    configfile: Path | None,
+    *args: str,
+    check: bool = True,
+    timeout: int = 900,
+    env: dict | None = None,
+    snakefile: Path = REPO / "workflow" / "Snakefile",
 ) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir`` (outputs land there, not in the repo)."""
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(workdir)]
+    cmd = [SNAKEMAKE, "--snakefile", str(snakefile), "--directory", str(workdir)]
     if configfile is not None:
         cmd += [f"--configfile={configfile}"]
     cmd += list(args)

@@ -30,7 +30,10 @@ PACKAGES = {
     "huggingface_hub": "huggingface_hub",
     "datasets": "datasets",
 }
-SCRIPTS = REPO / "workflow_scripts"
+SCRIPTS = REPO / "workflow" / "scripts"
+PACKAGE = REPO / "src" / "hardneg"
+# the pip spec that installs the workflow's own package, relative to the env file
+OWN_PACKAGE = "../.."
 
 
 def _optional(node: ast.AST, parents: dict) -> bool:
@@ -78,19 +81,19 @@ def reached_imports(script) -> set[str]:
         if mod in seen:
             continue
         seen.add(mod)
-        t, more = imports_of(SCRIPTS / "hardneg" / f"{mod}.py")
+        t, more = imports_of(PACKAGE / f"{mod}.py")
         third |= t
         todo |= more - seen
     return third
 
 
 def rules():
-    text = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
     for block in text.split("\nrule ")[1:]:
         name = block.split(":", 1)[0]
         env = re.search(r'conda:\s*\n\s*"\.\./(envs/[^"]+)"', block).group(1)
-        script = re.search(r'script:\s*\n\s*"\.\./(workflow_scripts/[^"]+)"', block).group(1)
-        yield name, REPO / env, REPO / script
+        script = re.search(r'script:\s*\n\s*"\.\./(scripts/[^"]+)"', block).group(1)
+        yield name, REPO / "workflow" / env, REPO / "workflow" / script
 
 
 def env_packages(path) -> set[str]:
@@ -115,10 +118,13 @@ def test_rule_env_holds_what_its_code_imports(name, env, script):
 
 
 def test_every_env_pins_python_and_each_package():
-    for env in sorted((REPO / "envs").glob("*.yaml")):
+    for env in sorted((REPO / "workflow" / "envs").glob("*.yaml")):
         deps = yaml.safe_load(env.read_text())["dependencies"]
-        specs = [s for d in deps for s in (d["pip"] if isinstance(d, dict) else [d]) if s != "pip"]
+        specs = [s for d in deps for s in (d["pip"] if isinstance(d, dict) else [d]) if s not in ("pip", OWN_PACKAGE)]
         assert "python=3.11" in specs, env.name
+        # every env installs the package its scripts import, from the checkout it is part of
+        assert OWN_PACKAGE in yaml.safe_load(env.read_text())["dependencies"][-1]["pip"], env.name
+        assert (env.parent / OWN_PACKAGE / "pyproject.toml").exists()
         assert all(re.search(r"==?\d", s) for s in specs), (env.name, specs)
 
 
