@@ -19,7 +19,7 @@ import yaml
 
 from conftest import REPO, demo_config, run_snakemake, write_config
 
-SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 DATASET = "squad_pairs"
 
 
@@ -116,7 +116,7 @@ def schema_error(cfg: dict) -> str:
     from snakemake.utils import validate
 
     try:
-        validate(copy.deepcopy(cfg), schema=str(REPO / "schemas" / "config.schema.yaml"))
+        validate(copy.deepcopy(cfg), schema=str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     except WorkflowError as exc:
         return str(exc)
     return ""

@@ -45,20 +45,15 @@ def test_module_use_outside_the_repo_gives_the_in_repo_bytes(tmp_path_factory, d
 
 
 def test_snakedeploy_lays_out_a_deployment(tmp_path):
-    dest = tmp_path / "deployed"
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("snakedeploy")),
-            "deploy-workflow",
-            str(REPO),
-            str(dest),
-            "--branch",
-            "main",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """From a clone of the committed repo (what a user's URL gives): config/ and the
+    profiles are copied, and the Snakefile uses the workflow as a module."""
+    clone, dest = tmp_path / "clone", tmp_path / "deployed"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=120)
+    head = ["git", "-C", str(clone), "rev-parse", "--abbrev-ref", "HEAD"]
+    branch = subprocess.run(head, capture_output=True, text=True, check=True).stdout.strip()
+    snakedeploy = str(Path(sys.executable).with_name("snakedeploy"))
+    cmd = [snakedeploy, "deploy-workflow", str(clone), str(dest), "--branch", branch]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     snakefile = (dest / "workflow" / "Snakefile").read_text()
     assert "module " in snakefile and "use rule * from" in snakefile

@@ -20,7 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 def _hold_slot_in_child(lock_dir: Path, n: int) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {str(REPO / "workflow_scripts")!r})
         from hardneg.devices import acquire_gpu_slot
         print(acquire_gpu_slot({n}, {str(lock_dir)!r}, wait=5), flush=True)
         time.sleep(30)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -172,7 +171,6 @@ def test_hub_source_without_network_fails_fast_and_clearly(tmp_path, offline):
         **os.environ,
         "HF_HOME": str(tmp_path / "hf"),
         "HF_HUB_OFFLINE": "1" if offline == "1" else "0",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "workflow_scripts"),
     }
     env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: nothing listens
     srv = _resetting_server() if offline == "reset" else None

@@ -30,7 +30,7 @@ def test_ruff_check(repo):
 
 
 def test_every_rule_has_log_threads_resources_conda(repo):
-    text = "\n".join(p.read_text() for p in sorted((repo / "rules").glob("*.smk")))
+    text = "\n".join(p.read_text() for p in sorted((repo / "workflow" / "rules").glob("*.smk")))
     blocks = text.split("\nrule ")[1:]
     assert len(blocks) >= 7
     for block in blocks:
