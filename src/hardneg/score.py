@@ -77,7 +77,7 @@ def run(inputs, outputs, options: ScoreJob, logger=None) -> dict:
     torch.set_num_threads(max(1, options.threads))
     held = pq.read_table(inputs.heldout)
     if options.variant != "base":
-        options = replace(options, model=replace(options.model, name_or_path=inputs.model, revision=""))
+        options = replace(options, model=replace(options.model, name_or_path=str(inputs.model), revision=""))
     model = load_model(options.model, "auto")
     model.max_seq_length = options.evaluate.max_seq_length
     t0 = time.perf_counter()
