@@ -195,10 +195,6 @@ class MiningOptions:
     output_format: str = option("tevatron", "`tevatron`, `flagembedding` or `sentence-transformers` (parquet)")
     output_scores: bool = option(False, "add `score` (and `rank` for negatives) to each passage")
 
-    @classmethod
-    def from_dict(cls, values: dict, where: str = "mining") -> MiningOptions:
-        return from_config(cls, values, where)
-
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluateOptions:
