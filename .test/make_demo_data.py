@@ -142,38 +142,27 @@ FUNCTIONS = [
         "def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32",
     ),
 ]
+# drug | class | mechanism | use
 DRUGS = [
-    ("Atropine", "an anticholinergic", "blocks muscarinic receptors", "bradycardia and organophosphate poisoning"),
-    (
-        "Propranolol",
-        "a non-selective beta blocker",
-        "blocks beta-1 and beta-2 receptors",
-        "hypertension and migraine prophylaxis",
-    ),
-    ("Metformin", "a biguanide", "reduces hepatic gluconeogenesis", "type 2 diabetes mellitus"),
-    ("Aspirin", "an NSAID", "irreversibly inhibits cyclooxygenase", "pain, fever and prevention of thrombosis"),
-    (
-        "Warfarin",
-        "an oral anticoagulant",
-        "inhibits vitamin K epoxide reductase",
-        "prevention of venous thromboembolism",
-    ),
-    (
-        "Omeprazole",
-        "a proton pump inhibitor",
-        "blocks the H+/K+ ATPase of parietal cells",
-        "peptic ulcer disease and reflux",
-    ),
-    ("Furosemide", "a loop diuretic", "inhibits the Na-K-2Cl cotransporter", "oedema and heart failure"),
-    ("Salbutamol", "a beta-2 agonist", "relaxes bronchial smooth muscle", "acute asthma"),
-    ("Digoxin", "a cardiac glycoside", "inhibits the Na+/K+ ATPase", "atrial fibrillation and heart failure"),
-    ("Penicillin", "a beta-lactam antibiotic", "inhibits bacterial cell wall synthesis", "streptococcal infections"),
-    ("Levothyroxine", "a thyroid hormone", "replaces thyroxine", "hypothyroidism"),
-    ("Morphine", "an opioid analgesic", "activates mu opioid receptors", "severe pain"),
-    ("Insulin", "a peptide hormone", "increases glucose uptake into cells", "type 1 diabetes mellitus"),
-    ("Heparin", "a parenteral anticoagulant", "activates antithrombin III", "acute venous thrombosis"),
-    ("Allopurinol", "a xanthine oxidase inhibitor", "reduces uric acid production", "chronic gout"),
-    ("Lisinopril", "an ACE inhibitor", "blocks conversion of angiotensin I to II", "hypertension and heart failure"),
+    tuple(line.split(" | "))
+    for line in """\
+Atropine | an anticholinergic | blocks muscarinic receptors | bradycardia and organophosphate poisoning
+Propranolol | a non-selective beta blocker | blocks beta-1 and beta-2 receptors | hypertension and migraine prophylaxis
+Metformin | a biguanide | reduces hepatic gluconeogenesis | type 2 diabetes mellitus
+Aspirin | an NSAID | irreversibly inhibits cyclooxygenase | pain, fever and prevention of thrombosis
+Warfarin | an oral anticoagulant | inhibits vitamin K epoxide reductase | prevention of venous thromboembolism
+Omeprazole | a proton pump inhibitor | blocks the H+/K+ ATPase of parietal cells | peptic ulcer disease and reflux
+Furosemide | a loop diuretic | inhibits the Na-K-2Cl cotransporter | oedema and heart failure
+Salbutamol | a beta-2 agonist | relaxes bronchial smooth muscle | acute asthma
+Digoxin | a cardiac glycoside | inhibits the Na+/K+ ATPase | atrial fibrillation and heart failure
+Penicillin | a beta-lactam antibiotic | inhibits bacterial cell wall synthesis | streptococcal infections
+Levothyroxine | a thyroid hormone | replaces thyroxine | hypothyroidism
+Morphine | an opioid analgesic | activates mu opioid receptors | severe pain
+Insulin | a peptide hormone | increases glucose uptake into cells | type 1 diabetes mellitus
+Heparin | a parenteral anticoagulant | activates antithrombin III | acute venous thrombosis
+Allopurinol | a xanthine oxidase inhibitor | reduces uric acid production | chronic gout
+Lisinopril | an ACE inhibitor | blocks conversion of angiotensin I to II | hypertension and heart failure
+""".splitlines()
 ]
 
 

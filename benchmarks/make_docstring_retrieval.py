@@ -31,7 +31,7 @@ import random
 import re
 from pathlib import Path
 
-from python_sources import python_sources
+from python_sources import docstrings
 
 CODE_LIKE = re.compile(r"[>{}=|`\\]|::|\.\.\.|^\s*[-*:]|^\w+\s*:|^(Parameters|Returns|Examples?|Notes?|Raises|Args)\b")
 
@@ -49,21 +49,15 @@ def documented_items() -> list[tuple[str | None, str]]:
     order; summary is None where it is not a one-line prose sentence (such items only
     give distractor passages)."""
     out = []
-    for _src, tree in python_sources():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
-                continue
-            doc = ast.get_docstring(node)
-            if not doc:
-                continue
-            paras = [p for p in re.split(r"\n\s*\n", doc) if p.strip()]
-            summary = prose(paras[0]) if paras else None
-            if isinstance(node, ast.Module) or (summary and not 4 <= len(summary.split()) <= 30):
-                summary = None
-            body = [t for t in map(prose, paras[1:]) if t]
-            description = " ".join(body)
-            if len(description.split()) >= 20:
-                out.append((summary, " ".join(description.split()[:300])))
+    for node, doc in docstrings():
+        paras = [p for p in re.split(r"\n\s*\n", doc) if p.strip()]
+        summary = prose(paras[0]) if paras else None
+        if isinstance(node, ast.Module) or (summary and not 4 <= len(summary.split()) <= 30):
+            summary = None
+        body = [t for t in map(prose, paras[1:]) if t]
+        description = " ".join(body)
+        if len(description.split()) >= 20:
+            out.append((summary, " ".join(description.split()[:300])))
     return out
 
 

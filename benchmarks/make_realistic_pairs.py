@@ -24,14 +24,13 @@ sorted order).
 
 from __future__ import annotations
 
-import ast
 import gzip
 import json
 import random
 import re
 import sys
 
-from python_sources import python_sources
+from python_sources import docstrings
 
 TITLE_TEXT = "Five Stars"
 
@@ -40,21 +39,15 @@ def english_sentences(min_words: int = 4) -> list[str]:
     """Sentences from docstrings (prose only: code-like paragraphs are skipped)."""
     out: list[str] = []
     seen: set[str] = set()
-    for _src, tree in python_sources():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
+    for _node, doc in docstrings():
+        for para in doc.split("\n\n"):
+            para = " ".join(para.split())
+            if len(para) < 40 or not para[0].isalpha() or re.search(r"[>{}=_|]|::|\.\.\.", para):
                 continue
-            doc = ast.get_docstring(node)
-            if not doc:
-                continue
-            for para in doc.split("\n\n"):
-                para = " ".join(para.split())
-                if len(para) < 40 or not para[0].isalpha() or re.search(r"[>{}=_|]|::|\.\.\.", para):
-                    continue
-                for s in re.split(r"(?<=[.!?])\s+", para):
-                    if len(s.split()) >= min_words and s not in seen:
-                        seen.add(s)
-                        out.append(s)
+            for s in re.split(r"(?<=[.!?])\s+", para):
+                if len(s.split()) >= min_words and s not in seen:
+                    seen.add(s)
+                    out.append(s)
     return out
 
 

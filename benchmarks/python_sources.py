@@ -30,3 +30,13 @@ def python_sources() -> Iterator[tuple[str, ast.Module]]:
                 except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
                     continue
                 yield src, tree
+
+
+def docstrings() -> Iterator[tuple[ast.AST, str]]:
+    """(node, docstring) of every documented module, class and function, in file order."""
+    for _src, tree in python_sources():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
+                doc = ast.get_docstring(node)
+                if doc:
+                    yield node, doc

@@ -96,10 +96,15 @@ def repo() -> Path:
     return REPO
 
 
+def workflow_run(tmp_path_factory, name: str, cfg: dict) -> tuple[Path, Path]:
+    """(folder, config file) of a finished ``--cores 2`` run of ``cfg`` in a new folder."""
+    wd = tmp_path_factory.mktemp(name)
+    conf = write_config(wd / f"{name}.yaml", cfg)
+    run_snakemake(wd, conf, "--cores", "2")
+    return wd, conf
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
     """One full demo run (all 16 datasets), shared by the tests that inspect it."""
-    wd = tmp_path_factory.mktemp("demo")
-    cfg = write_config(wd / "demo.yaml", demo_config())
-    run_snakemake(wd, cfg, "--cores", "2")
-    return wd, cfg
+    return workflow_run(tmp_path_factory, "demo", demo_config())

@@ -36,6 +36,7 @@ def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
 def embed_shard(queries, passages, out_q, out_p, model: dict, *, shard=0, n_shards=1, block_rows=8192, threads=1):
     """Embed one shard (no twin sharing); stats next to ``out_q``."""
     job = embed.EmbedJob(
+        dataset="d",
         model=ModelOptions(**model),
         embed=EmbedOptions(block_rows=block_rows),
         shard=shard,
@@ -68,7 +69,9 @@ def merge_shards(ids, scores, topk, out, chunk=4096) -> int:
 def mine_dataset(tables, scored, out, stats, opts: MiningOptions, *, dataset="") -> dict:
     """Mine ``tables`` (queries, passages) with ``scored`` (candidates, positive scores)."""
     (queries, passages), (candidates, positive_scores) = tables, scored
-    inputs = Files(queries=queries, passages=passages, candidates=candidates, positive_scores=positive_scores)
+    inputs = Files(
+        queries=queries, passages=passages, candidates=candidates, positive_scores=positive_scores, cache_stats=[]
+    )
     return mine.run(inputs, Files(mined=out, stats=stats), mine.MineJob(dataset=dataset, mining=opts))
 
 

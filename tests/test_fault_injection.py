@@ -64,19 +64,23 @@ def test_bad_rows_within_cap_are_skipped_and_counted(tmp_path):
 
 
 def test_unexpected_error_goes_to_the_rule_log_with_its_traceback(tmp_path):
-    """A failure that is not bad input (here: a model that cannot be loaded) leaves its
-    traceback in logs/embed/..., the file Snakemake points the user to."""
+    """A failure that is not bad input (here: a model package whose ``get_model_path()``
+    breaks) leaves its traceback in logs/embed/..., the file Snakemake points the user to."""
     src = _gz(tmp_path / "ok.jsonl.gz", [json.dumps([f"q{i}", f"passage {i}"]) for i in range(5)])
+    pkg = tmp_path / "site" / "broken_model_pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("def get_model_path():\n    raise RuntimeError('broken-model-pkg is broken')\n")
     cfg = demo_config(datasets=["squad_pairs"])
     cfg["datasets"] = {"ok": {"format": "pairs", "source": str(src)}}
-    cfg["model"]["name_or_path"] = str(tmp_path / "no-such-model")
-    proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "--cores", "1", check=False)
+    cfg["model"]["name_or_path"] = "pkg:broken_model_pkg"
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "--cores", "1", check=False, env=env)
     assert proc.returncode != 0
     logs = list((tmp_path / "logs" / "embed").rglob("*.log"))
     assert logs, proc.stderr[-3000:]
     text = logs[0].read_text()
     assert "embed failed with an unexpected error" in text and "Traceback (most recent call last)" in text
-    assert "no-such-model" in text
+    assert "broken-model-pkg is broken" in text
 
 
 def test_truncated_gzip(tmp_path):

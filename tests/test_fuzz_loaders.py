@@ -2,7 +2,8 @@
 
 Inputs start from the valid shapes, filled with real English from the demo data, and are
 then mutated: wrong JSON types in every field, deep nesting, huge strings and integers,
-NUL bytes, BOMs, ``\\r`` and ``\\u2028``, lone surrogates, byte flips and truncation at the
+NUL bytes, BOMs, ``\\r`` and ``\\u2028``, lone surrogates, whole lines that are JSON but
+no row (``null``, numbers, strings, empty containers), byte flips and truncation at the
 line level and inside the gzip, zip or parquet file, qrels rows with missing, extra or
 empty columns, and parquet columns of the wrong type.
 
@@ -115,7 +116,10 @@ LINE_MUTATIONS = (
     "deep",
     "bigint",
     "invalid_utf8",
+    "not_a_row",
 )
+# whole lines that are JSON but no row: null and every other value a loader cannot take
+NOT_A_ROW = [b"null", b"1.5", b'"abc"', b"true", b"false", b"0", b"{}", b"[]", b"[1,2]", b"[null, null]"]
 
 
 @st.composite
@@ -142,6 +146,8 @@ def mutated_line(draw, raw: bytes) -> bytes:
         return draw(st.sampled_from([b"[", b'{"a":'])) * depth
     if kind == "bigint":
         return b"[" + b"7" * draw(st.sampled_from([4_000, 5_000])) + b', "p"]'
+    if kind == "not_a_row":
+        return draw(st.sampled_from(NOT_A_ROW))
     if kind == "invalid_utf8":
         return raw[:pos] + draw(st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80"])) + raw[pos:]
     return raw

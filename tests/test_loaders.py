@@ -53,7 +53,17 @@ def test_pairs_three_shapes(tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ('{"query": "q", "pos": ["a"', "malformed JSON"),
+        ('{"query": "q", "pos": ["a"', "malformed JSON: the line is cut off (the value is incomplete at column 27)"),
+        ('{"query": "q", "pos": ["a\n', "malformed JSON: the line is cut off"),
+        ('{"query": "q", "pos": ["a"]]', "malformed JSON (Expecting ',' delimiter at column 28)"),
+        ('["a", "b\x01"]', "malformed JSON (Invalid control character at column 9)"),
+        ("null", "unknown line shape null"),
+        ("1.5", "unknown line shape float"),
+        ('"abc"', "unknown line shape str"),
+        ("true", "unknown line shape bool"),
+        ("{}", "unknown line shape object with keys"),
+        ("[]", "a list line must hold exactly 2 strings, got list of 0 item(s)"),
+        ("[1, 2]", "a list line must hold exactly 2 strings"),
         ('["a", "b", "c"]', "a list line must hold exactly 2 strings"),
         ('{"question": "q", "answer": "a"}', "unknown line shape"),
         ('["\\ud83d smile", "p"]', "text is not encodable as UTF-8 (lone surrogate?)"),
@@ -383,3 +393,14 @@ def test_medmcqa_string_column_with_invalid_utf8_names_the_file(tmp_path):
     f.write_bytes(data.replace(b"QQQQ", b"\xc1QQQ"))
     with pytest.raises(InputError, match=rf"^{f}: corrupt parquet after row 0 \(UnicodeDecodeError: "):
         list(iter_medmcqa(f, BadRows(), Counter()))
+
+
+@pytest.mark.parametrize("line", ["null", "1.5", '"abc"', "true", "{}", "[]", "[1,2]", '{"query": "q", "pos": ["a'])
+def test_a_line_that_is_not_a_row_is_a_counted_bad_row_and_the_rows_add_up(tmp_path, line):
+    """Through prepare: every JSON value that is not a row (``null`` included) is a bad row,
+    and read = kept + dropped + bad."""
+    f = write_gz(tmp_path / "pairs.jsonl.gz", [["q0", "p0"], line, ["q1", "p1"]])
+    tables = [tmp_path / n for n in ("q.parquet", "p.parquet", "r.parquet")]
+    stats = prepare_dataset("pairs", f, tables, tmp_path / "stats.json", max_bad_rows=1)
+    assert sum(stats["bad_rows_skipped"].values()) == 1
+    assert stats["accounting"][str(f)] == {"read": 3, "kept": 2, "dropped": 0, "bad": 1}

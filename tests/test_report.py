@@ -41,7 +41,10 @@ def test_report_renders_every_dataset_offline_without_errors(demo_run, browser):
     for ds, got in datasets.items():
         assert got["rendered"] == got["listed"] == 6, (ds, got)
         assert set(got["plots"]) == PLOTS, ds
-    assert seen["summary"] == {"iframe": True, "rows": 16}
+    assert seen["summary"] == {"iframe": True, "rows": 16, "overflow_px": 0}  # no sideways scrolling
+    home = seen["home"]
+    assert "16 dataset(s)" in home and all(page in home for page in ("Summary", "Datasets", "Examples", "Evaluation"))
+    assert "Configuration" not in home and "{'" not in home, home
     assert set(seen["examples"]) == set(datasets)
     out = wd / "retrieval" / "original"
     for ds, got in seen["examples"].items():

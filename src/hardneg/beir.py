@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .io import InputError, describe_error
-from .loaders import BadRows, decode_json, describe_value, encodable, is_blank
+from .loaders import BAD, BadRows, decode_json, describe_value, encodable, is_blank
 
 # What a damaged zip member raises while it is opened or read.
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError)
@@ -85,7 +85,7 @@ class BeirSource:
         for lineno, raw in self._iter_lines(member, progress):
             where = f"{label}:{lineno}"
             obj = decode_json(raw, where, bad, label, first_line=lineno == 1)
-            if obj is None:
+            if obj is BAD:
                 continue
             _id = obj.get("_id") if isinstance(obj, dict) else None
             if isinstance(_id, bool) or not isinstance(_id, str | int) or _id == "":

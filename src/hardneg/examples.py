@@ -15,62 +15,24 @@ text's hash, so no docid is needed. Texts are HTML-escaped, long ones folded int
 from __future__ import annotations
 
 import html
-import json
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from .candidates import read_positive_scores
+from .formats import read_mined
+from .integrity import verify_tables
 from .io import atomic_path, read_json
 from .jobs import ExamplesJob
+from .near_copies import PositiveSimilarity
 from .select import sample_keys
-from .texts import passage_text, table_hashes, text_hashes
-from .textstore import joined_text
+from .textstore import TextStore, passage_store, scratch_dir
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
 SAMPLE = 20
 SUSPICIOUS = 20
 SCAN = 20_000
 FOLD = 300  # characters shown before a text folds
-
-
-def read_rows(path, fmt: str):
-    """(query text, positive texts, negative texts) of every row, in file order."""
-    if fmt == "sentence-transformers":
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches():
-            cols = batch.to_pydict()
-            negs = sorted((c for c in cols if c.startswith("negative_")), key=lambda c: int(c.split("_")[1]))
-            for i, q in enumerate(cols["anchor"]):
-                yield q, [cols["positive"][i]], [cols[c][i] for c in negs]
-        return
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            if fmt == "tevatron":
-                yield (
-                    r["query"],
-                    [passage_text(p["title"], p["text"]) for p in r["positive_passages"]],
-                    [passage_text(p["title"], p["text"]) for p in r["negative_passages"]],
-                )
-            else:
-                yield r["query"], r["pos"], r["neg"]
-
-
-class Lookup:
-    """Rows of a table by the 128-bit hash of their text (the first row of a text)."""
-
-    def __init__(self, hashes: np.ndarray):
-        keys = hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel()
-        self.keys, first = np.unique(keys, return_index=True)
-        self.rows = first.astype(np.int64)
-
-    def find(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros(0, dtype=np.int64)
-        k = text_hashes(texts).view([("a", np.uint64), ("b", np.uint64)]).ravel()
-        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
-        return np.where(self.keys[pos] == k, self.rows[pos], -1)
 
 
 def candidate_info(path, pairs: set) -> dict:
@@ -97,16 +59,14 @@ def picked(n_rows: int, seed: int, k: int) -> np.ndarray:
     return np.sort(np.argsort(keys, kind="stable")[:k])
 
 
-def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dict]]:
+def collect(inputs, job: ExamplesJob, n_rows: int, scratch) -> tuple[list[dict], list[dict]]:
     """The sample rows and the suspicious negatives, each passage with its numbers; only
-    the rows they need are kept while the file streams by."""
+    the rows they need are kept while the file streams by; ``scratch``: a work folder."""
     scan = set(picked(n_rows, job.seed, SCAN).tolist())
     sample = set(picked(n_rows, job.seed + 1, SAMPLE).tolist())
-    rows = {i: r for i, r in enumerate(read_rows(inputs.mined, job.output_format)) if i in scan or i in sample}
-    queries = Lookup(table_hashes(inputs.queries, ["text"], lambda b: b.column("text").to_pylist()))
-    passages = Lookup(table_hashes(inputs.passages, ["title", "text"], lambda b: joined_text(b).to_pylist()))
-    pvec = ShardedMatrix(list(inputs.passage_vectors))
-    qvec = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors))
+    rows = {i: r for i, r in enumerate(read_mined(inputs.mined, job.output_format)) if i in scan or i in sample}
+    queries = TextStore(inputs.queries, scratch, ["text"], lambda b: b.column("text"))
+    passages = passage_store(inputs.passages, scratch)
     entries = []
     for i in sorted(rows):
         q, pos, neg = rows[i]
@@ -117,10 +77,18 @@ def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dic
     info = candidate_info(inputs.candidates, pairs) if pairs else {}
     pos_q, pos_p, pos_s = read_positive_scores(inputs.positive_scores)
     pos_score = dict(zip(zip(pos_q.tolist(), pos_p.tolist(), strict=True), pos_s.tolist(), strict=True))
+    pvec = ShardedMatrix(list(inputs.passage_vectors))
+    qvec = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors))
+    # each entry's positives, as the near-copy filter reads a query's: one run per entry
+    starts = np.concatenate([[0], np.cumsum([len(e["prow"]) for e in entries])]).astype(np.int64)
+    near = PositiveSimilarity(
+        list(inputs.passage_vectors), np.concatenate([e["prow"] for e in entries] + [np.zeros(0, np.int64)]), starts
+    )
     suspects = []
-    for e in entries:
+    for k, e in enumerate(entries):
         qv = qvec.take(np.array([e["qrow"]]))[0].astype(np.float64)
         pv, nv = pvec.take(e["prow"]).astype(np.float64), pvec.take(e["nrow"]).astype(np.float64)
+        closest = near.highest(np.full(len(e["nrow"]), k, dtype=np.int64), e["nrow"])
         e["pos_info"] = [
             {
                 "text": t,
@@ -131,13 +99,13 @@ def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dic
         ]
         low = min((p["judge"] for p in e["pos_info"] if p["judge"] is not None), default=None)
         e["neg_info"] = []
-        for t, v, p in zip(e["neg"], nv, e["nrow"], strict=True):
+        for t, v, p, c in zip(e["neg"], nv, e["nrow"], closest.tolist(), strict=True):
             rank, cand_score = info.get((e["qrow"], int(p)), (None, None))
             n = {
                 "text": t,
                 "rank": rank,
                 "score": float(pair_dot(qv, v)),
-                "similarity": float(max(pair_dot(v, x) for x in pv)) if len(pv) else None,
+                "similarity": c if len(pv) else None,
                 "judge": cand_score if job.judge else None,
             }
             n["judge_gap"] = None if n["judge"] is None or low is None else n["judge"] - low
@@ -218,8 +186,10 @@ def page(dataset: str, stats: dict, sample_rows: list[dict], suspects: list[dict
 
 def run(inputs, outputs, options: ExamplesJob, logger=None) -> None:
     """``outputs.page`` (HTML) from the mined file and the caches it was mined from."""
+    verify_tables(inputs, options.dataset, logger)
     stats = read_json(inputs.stats)
-    sample_rows, suspects = collect(inputs, options, stats["output_rows"])
+    with scratch_dir(outputs.page) as scratch:
+        sample_rows, suspects = collect(inputs, options, stats["output_rows"], scratch)
     with atomic_path(outputs.page) as tmp:
         tmp.write_text(page(options.dataset, stats, sample_rows, suspects, options.judge), encoding="utf-8")
     if logger:

@@ -27,6 +27,7 @@ from .beir import BeirSource
 from .io import InputError, atomic_path, write_json
 from .jobs import HoldoutJob
 from .loaders import BadRows
+from .metrics import small_sample_warnings
 from .texts import text_hashes
 
 HELDOUT_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string()), ("relevant", pa.list_(pa.int64()))])
@@ -141,8 +142,10 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
         "held_out_queries": len(rows),
         "relevant_passages": int(sum(len(r[2]) for r in rows)),
         "training_rows_excluded": int(exclude.sum()),
+        "corpus_passages": pq.ParquetFile(inputs.passages).metadata.num_rows,
         "details": dict(sorted(counts.items())),
     }
+    stats["warnings"] = small_sample_warnings(stats["held_out_queries"], stats["corpus_passages"])
     write_json(outputs.stats, stats)
     if logger:
         logger.info(
@@ -152,4 +155,6 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
             stats["source"],
             stats["training_rows_excluded"],
         )
+        for w in stats["warnings"]:
+            logger.warning("%s: %s", options.dataset, w)
     return stats

@@ -22,6 +22,11 @@ def runtime(doc: str, default=None):
     return field(default=default, metadata={"doc": doc, "reruns": False})
 
 
+def cache_of(doc: str = "the dataset whose cache the job writes or reads (its files' path names it)"):
+    """The dataset of a cache job: part of the files' paths already, so never a re-run."""
+    return field(metadata={"doc": doc, "reruns": False})
+
+
 def settings(obj, stage: str) -> dict:
     """The plain values of ``obj`` (a job, or an options block inside one) whose change
     re-runs ``stage``: every field but those whose ``reruns`` metadata leaves it out."""
@@ -54,6 +59,7 @@ class PrepareJob:
 
 @job
 class EmbedJob:
+    dataset: str = cache_of()
     model: ModelOptions
     embed: EmbedOptions
     shard: int
@@ -64,6 +70,7 @@ class EmbedJob:
 
 @job
 class SearchJob:
+    dataset: str = cache_of()
     search: SearchOptions
     share_twins: bool
     threads: int = runtime("faiss and exact-rescoring threads of the job")
@@ -71,12 +78,14 @@ class SearchJob:
 
 @job
 class MergeJob:
+    dataset: str = cache_of()
     search: SearchOptions
     share_twins: bool
 
 
 @job
 class RescoreJob:
+    dataset: str = cache_of()
     cross_encoder: CrossEncoderOptions
 
 

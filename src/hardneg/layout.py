@@ -6,7 +6,8 @@ Imported while the DAG is built, so it imports nothing heavy.
 
 from __future__ import annotations
 
-from .options import OUTPUT_EXT, cross_encoder_cache_key
+from .formats import FORMATS
+from .options import cross_encoder_cache_key
 
 
 def benchmark_patterns(plan, out_key: str) -> dict:
@@ -35,6 +36,6 @@ def benchmark_files(plan, patterns: dict, dataset: str) -> dict:
     }
     if plan.cross_encoder.name_or_path:
         out["rescore"] = [patterns["rescore"].format(dataset=dataset)]
-    ext = OUTPUT_EXT[plan.mining[dataset].output_format]
+    ext = FORMATS[plan.mining[dataset].output_format].extension
     out["mine"] = [patterns["mine"].format(dataset=dataset, ext=ext)]
     return out

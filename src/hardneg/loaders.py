@@ -83,8 +83,21 @@ def open_text_lines(path: str | Path, progress=None) -> Iterator[tuple[int, byte
         raise InputError(f"{path}: truncated or corrupt gzip after line {lineno} ({describe_error(exc)})") from None
 
 
+BAD = object()  # what decode_json returns for a line it counted as bad (JSON null is None)
+
+
+def _json_problem(exc: json.JSONDecodeError, text: str) -> str:
+    """A JSON error in words; a line that ends before its value is complete is cut off."""
+    body = text.rstrip("\r\n")
+    if exc.pos >= len(body) or exc.msg.startswith("Unterminated string"):
+        return f"malformed JSON: the line is cut off (the value is incomplete at column {len(body) + 1})"
+    msg = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+    return f"malformed JSON ({msg} at column {exc.colno})"
+
+
 def decode_json(raw: bytes, where: str, bad: BadRows, file: str, first_line: bool = False):
-    """One line's JSON value, or None after counting it as a bad row.
+    """One line's JSON value (``None`` for ``null``), or :data:`BAD` after counting the
+    line as a bad row.
 
     A UTF-8 byte order mark is accepted at the start of a file's first line only.
     """
@@ -94,16 +107,16 @@ def decode_json(raw: bytes, where: str, bad: BadRows, file: str, first_line: boo
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad.add("not_utf8", where, f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})", file=file)
-        return None
+        return BAD
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        bad.add("malformed_json", where, f"malformed JSON ({exc.msg} at column {exc.colno})", file=file)
+        bad.add("malformed_json", where, _json_problem(exc, text), file=file)
     except RecursionError:
         bad.add("malformed_json", where, "malformed JSON (nested too deeply to parse)", file=file)
     except ValueError as exc:  # e.g. an integer literal longer than Python's int_max_str_digits
         bad.add("malformed_json", where, f"malformed JSON ({describe_error(exc, 120)})", file=file)
-    return None
+    return BAD
 
 
 def parse_pair_value(value, where: str, bad: BadRows, dropped: Counter, file: str) -> tuple[str, list[str]] | None:
@@ -184,6 +197,8 @@ def encodable(text: str) -> bool:
 
 
 def describe_value(value) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, dict):
         # repr() escapes what a log file cannot hold (lone surrogates, control characters)
         return "object with keys " + ",".join(repr(k)[1:-1][:40] for k in sorted(map(str, value))[:6])
@@ -205,7 +220,7 @@ def iter_pairs(path, bad: BadRows, dropped: Counter, max_rows: int | None = None
             continue
         where = f"{path}:{lineno}"
         value = decode_json(raw, where, bad, file, first_line=lineno == 1)
-        if value is None:
+        if value is BAD:
             continue
         parsed = parse_pair_value(value, where, bad, dropped, file)
         if parsed is None:

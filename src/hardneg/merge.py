@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .candidates import CANDIDATE_SCHEMA, QueryRun, ranks_within, write_positive_scores
+from .integrity import verify, write_table_fingerprints
 from .io import atomic_path
 from .jobs import MergeJob
 from .search import order_candidates
@@ -58,6 +59,7 @@ def run(inputs, outputs, options: MergeJob, logger=None) -> None:
     """``outputs.candidates`` from every shard's ``inputs.ids`` / ``inputs.scores``, and
     ``outputs.positive_scores`` of every qrel (``inputs.qrels``) with the same vectors."""
     o = options.search
+    verify([*inputs.queries, *inputs.passages], list(inputs.embed_stats), dataset=options.dataset, logger=logger)
     merge_shards(
         list(inputs.ids), list(inputs.scores), outputs.candidates, topk=o.topk, chunk=o.query_chunk, logger=logger
     )
@@ -68,3 +70,4 @@ def run(inputs, outputs, options: MergeJob, logger=None) -> None:
         outputs.positive_scores,
         twins=inputs.twins if options.share_twins else None,
     )
+    write_table_fingerprints("merge", options.dataset, outputs)

@@ -8,6 +8,9 @@ import math
 import numpy as np
 
 METRICS = ("ndcg@10", "mrr@10", "recall@100")
+RECALL_CUTOFF = 100
+MIN_HELD_OUT = 100  # fewer held-out queries than this: the intervals are wide
+CORPUS_PER_CUTOFF = 10  # a corpus under this many times Recall's cutoff makes recall near-trivial
 MAIN_METRIC = "ndcg@10"
 
 
@@ -64,3 +67,16 @@ def compare(a: np.ndarray, b: np.ndarray, samples: int, seed: int) -> dict:
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     lo, hi = bootstrap_interval(diff, samples, seed)
     return {"mean": float(diff.mean()) if len(diff) else math.nan, "ci95": [lo, hi], "sign_test": sign_test(diff)}
+
+
+def small_sample_warnings(held_out: int, corpus: int) -> list[str]:
+    """What makes an evaluation's numbers weak, in words (empty when nothing does)."""
+    out = []
+    if held_out < MIN_HELD_OUT:
+        out.append(f"intervals are wide: {held_out} held-out queries (fewer than {MIN_HELD_OUT})")
+    if corpus < CORPUS_PER_CUTOFF * RECALL_CUTOFF:
+        out.append(
+            f"recall@{RECALL_CUTOFF} is near-trivial: the corpus has {corpus} passages "
+            f"(fewer than {CORPUS_PER_CUTOFF}x the cutoff)"
+        )
+    return out

@@ -14,15 +14,14 @@ read from a memory-mapped Arrow copy of the tables (:mod:`hardneg.textstore`).
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from .candidates import QueryRun, iter_query_runs, read_positive_scores
+from .formats import open_writer
+from .integrity import verify_tables
 from .io import Progress, write_json
 from .jobs import Judge, MineJob
 from .mine_stats import MineStats
@@ -31,8 +30,8 @@ from .options import MiningOptions
 from .select import REASONS, CandidateArrays, count_reasons, group_starts, in_sorted, query_seeds, sample_keys
 from .select import select_candidates as _select
 from .texts import row_ids
-from .textstore import TextStore, joined_text
-from .writers import Record, Writer, open_writer
+from .textstore import TextStore, passage_store, scratch_dir
+from .writers import Record, Writer
 
 TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
 JUDGED = REASONS.index("judged_positive") + 1  # its reason code
@@ -50,7 +49,7 @@ class Miner:
             lambda b: b.column("text"),
             extra=lambda b: query_seeds(opts.seed, b.column("query_id").to_numpy(zero_copy_only=False)),
         )
-        self.passages = TextStore(inputs.passages, tmpdir, ["docid", "title", "text"], joined_text)
+        self.passages = passage_store(inputs.passages, tmpdir)
         self.n_queries, self.n_passages = self.queries.num_rows, self.passages.num_rows
         # a text id per passage: the same id for the same embedded text
         self.text_id = row_ids(self.passages.hashes)
@@ -218,10 +217,9 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
     ``positive_scores`` (merge's or rescore's). ``outputs``: ``mined`` (the training file)
     and ``stats`` (``mine_stats.json``), both written atomically."""
     opts = options.mining
+    verify_tables(inputs, options.dataset, logger)
     out_path = Path(outputs.mined)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = tempfile.mkdtemp(prefix=f".{out_path.name}.work-{os.getpid()}-", dir=out_path.parent)
-    try:
+    with scratch_dir(out_path) as tmpdir:
         miner = Miner(inputs, opts, tmpdir, logger, options.judge)
         writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores)
         try:
@@ -230,8 +228,6 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
             writer.abort(exc)
             raise
         writer.close()
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
     header = {"dataset": options.dataset, "options": asdict(opts), "queries": miner.n_queries}
     if options.judge is not None:
         header["judge"] = asdict(options.judge)

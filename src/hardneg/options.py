@@ -11,6 +11,7 @@ Imported while the DAG is built, so it imports nothing heavy.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -40,13 +41,25 @@ def defaults(cls) -> dict:
     return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
+def did_you_mean(key, known) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to ``key``, or ``""``."""
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_key(where: str, key, known) -> ConfigError:
+    """The error of a key that ``where`` does not have: its path, the closest known key."""
+    path = f"{where}.{key}" if where else str(key)
+    return ConfigError(f"{path}: unknown key{did_you_mean(key, known)}; known: {', '.join(sorted(map(str, known)))}")
+
+
 def from_config(cls, values: dict | None, where: str):
     """``cls`` from a config block; an unknown key is an error naming ``where.key``."""
     values = dict(values or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    known = [f.name for f in fields(cls)]
+    for key in values:
+        if key not in known:
+            raise unknown_key(where, key, known)
     return cls(**values)
 
 
@@ -215,7 +228,7 @@ class EvaluateOptions:
     variants: dict | None = option(
         None,
         "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)",
-        reruns=False,
+        reruns=("evaluate",),
     )
     negatives_per_row: int = option(
         1, "mined negatives per training row, besides the in-batch ones", reruns=("eval_train",)
@@ -282,8 +295,6 @@ PRESETS = {
         "sampling_strategy": "top",
     },
 }
-
-OUTPUT_EXT = {"tevatron": "jsonl", "flagembedding": "jsonl", "sentence-transformers": "parquet"}
 
 # the report's plots of one dataset (file names; drawn by hardneg.plots)
 PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")

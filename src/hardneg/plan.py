@@ -11,11 +11,12 @@ Imported while the DAG is built, so it imports nothing heavy.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 
 from . import jobs
+from .models import model_problem
 from .options import (
     BLOCKS,
     BUILTIN_VARIANTS,
@@ -25,8 +26,10 @@ from .options import (
     EvaluateOptions,
     MiningOptions,
     WorkflowOptions,
+    did_you_mean,
     embed_cache_key,
     from_config,
+    unknown_key,
 )
 from .sources import parse_source
 
@@ -77,11 +80,14 @@ def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
     return o
 
 
+TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.train reads it)
+
+
 def _training_rows(opts: MiningOptions) -> MiningOptions:
     """The options that mine a variant's training rows: tevatron rows (the trainer reads
     them), and the sentence-transformers format's rule of full rows kept."""
     full = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
-    return replace(opts, output_format="tevatron", output_scores=False, min_negatives=full)
+    return replace(opts, output_format=TRAINING_FORMAT, output_scores=False, min_negatives=full)
 
 
 def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk: int) -> dict:
@@ -109,17 +115,33 @@ def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk:
     return out
 
 
-def did_you_mean(key: str, known) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def check_top_level(config: dict) -> None:
     for key in config:
         if key not in TOP_LEVEL:
-            raise ConfigError(
-                f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL)}; known keys: {', '.join(TOP_LEVEL)}"
-            )
+            raise unknown_key("", key, TOP_LEVEL)
+
+
+def schema_problem(exc: BaseException) -> str:
+    """One line for a failed schema check of the config (Snakemake's ``validate()`` error,
+    or the ``jsonschema`` ValidationError behind it): the key's dotted path and what is
+    wrong with it; an unknown key gets the closest known one. No schema dump."""
+    error = exc
+    while error is not None and not hasattr(error, "absolute_path"):
+        error = error.__cause__ or error.__context__
+    if error is None:
+        return str(exc).splitlines()[0]
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in known]
+        if unknown:
+            return str(unknown_key(path, unknown[0], known))
+    if error.validator == "enum":
+        choices = ", ".join(map(str, error.validator_value))
+        return (
+            f"{path}: {error.instance!r} is not one of {choices}{did_you_mean(error.instance, error.validator_value)}"
+        )
+    return f"{path or 'config'}: {error.message}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +210,23 @@ class Plan:
                         "row): use false_negatives: drop, or output_format tevatron or flagembedding"
                     )
 
+    def check_files(self) -> None:
+        """What the config names on this machine: every local source exists (relative to
+        the working directory), and every model can be loaded (:func:`model_problem`)."""
+        for name, src in self.sources.items():
+            if src.kind == "local" and not Path(src.path).expanduser().exists():
+                raise ConfigError(
+                    f"datasets.{name}.source: {src.path} does not exist (relative to {Path.cwd()}); "
+                    "fix the path, or give a URL"
+                )
+        models = [("model.name_or_path", self.model.name_or_path, self.model.revision)]
+        if self.cross_encoder.name_or_path:
+            models.append(("cross_encoder.name_or_path", self.cross_encoder.name_or_path, ""))
+        for key, name, revision in models:
+            problem = model_problem(name, revision=revision, key=key)
+            if problem:
+                raise ConfigError(problem)
+
     # ------------------------------------------------------------ derived settings
 
     @property
@@ -240,8 +279,9 @@ class Plan:
             qrels_split=ds.qrels_split,
         )
 
-    def _embed(self, n, shard, **_):
+    def _embed(self, dataset, n, shard, **_):
         return jobs.EmbedJob(
+            dataset=dataset,
             model=self.model,
             embed=self.embed,
             shard=int(shard),
@@ -250,14 +290,15 @@ class Plan:
             threads=self.embed.threads,
         )
 
-    def _search_shard(self, **_):
-        return jobs.SearchJob(search=self.search, share_twins=self.share_twins, threads=self.search.threads)
+    def _search_shard(self, dataset, **_):
+        s = self.search
+        return jobs.SearchJob(dataset=dataset, search=s, share_twins=self.share_twins, threads=s.threads)
 
-    def _merge(self, **_):
-        return jobs.MergeJob(search=self.search, share_twins=self.share_twins)
+    def _merge(self, dataset, **_):
+        return jobs.MergeJob(dataset=dataset, search=self.search, share_twins=self.share_twins)
 
-    def _rescore(self, **_):
-        return jobs.RescoreJob(cross_encoder=self.cross_encoder)
+    def _rescore(self, dataset, **_):
+        return jobs.RescoreJob(dataset=dataset, cross_encoder=self.cross_encoder)
 
     def _mine(self, dataset, **_):
         return jobs.MineJob(dataset=dataset, mining=self.mining[dataset], judge=self.judge)

@@ -95,17 +95,18 @@ def write_summary(
 ) -> str:
     rows, stages = summary_rows(prepare_stats, mine_stats, benchmarks)
     eval_heads, eval_cells = evaluation_columns(list(evaluations))
-    heads = list(COUNT_COLUMNS) + [f"{s} s / MB" for s in stages] + eval_heads
+    stage_heads = [f"{s} s / MB" for s in stages]
 
-    def cells(r):
+    def counts(r) -> list[str]:
         vals = [str(r[c]) for c in COUNT_COLUMNS]
-        for s in stages:
-            t, m = r["costs"].get(s, (0.0, 0.0))
-            vals.append(f"{t:.1f} / {m:.0f}")
         if eval_heads:
             vals += eval_cells.get(r["dataset"], [""] * len(eval_heads))
         return vals
 
+    def costs(r) -> list[str]:
+        return [f"{t:.1f} / {m:.0f}" for t, m in (r["costs"].get(s, (0.0, 0.0)) for s in stages)]
+
+    heads = list(COUNT_COLUMNS) + stage_heads + eval_heads
     lines = [
         "# Hard-negative mining summary",
         "",
@@ -117,30 +118,43 @@ def write_summary(
         "| " + " | ".join(heads) + " |",
         "|---|" + "---:|" * (len(heads) - 1),
     ]
-    lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
+    for r in rows:
+        c = counts(r)
+        lines.append("| " + " | ".join(c[: len(COUNT_COLUMNS)] + costs(r) + c[len(COUNT_COLUMNS) :]) + " |")
     text = "\n".join(lines) + "\n"
     with atomic_path(out_md) as tmp:
         tmp.write_text(text)
     if out_html:
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in cells(r)) + "</tr>\n" for r in rows)
         page = (
             "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Hard-negative mining summary</title>"
-            "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
-            "th{background:#f1f3f5}</style></head><body>\n"
+            f"<style>{PAGE_STYLE}</style></head><body>\n"
             "<h2>Hard-negative mining summary</h2>\n"
             "<p>Short: queries with fewer than <code>num_negatives</code> negatives. Est. false negatives: the "
-            "share of the window's candidates that the cross-encoder judges relevant. Stage columns: wall time "
-            "summed over the stage's jobs / the largest job's peak RSS in MB.</p>\n"
-            "<table id='summary'><thead><tr>"
-            + "".join(f"<th>{html.escape(h)}</th>" for h in heads)
-            + "</tr></thead><tbody>\n"
-            + body
-            + "</tbody></table></body></html>\n"
+            "share of the window's candidates that the cross-encoder judges relevant.</p>\n"
+            + html_table("summary", list(COUNT_COLUMNS) + eval_heads, [counts(r) for r in rows])
+            + "<h3>Stage costs</h3>\n<p>Wall time summed over the stage's jobs / the largest job's peak RSS in "
+            "MB.</p>\n"
+            + html_table("costs", ["dataset", *stage_heads], [[r["dataset"], *costs(r)] for r in rows])
+            + "</body></html>\n"
         )
         with atomic_path(out_html) as tmp:
             tmp.write_text(page, encoding="utf-8")
     return text
+
+
+# the HTML summary is two tables (counts, then stage costs), so neither is wider than a
+# laptop screen; long dataset names wrap
+PAGE_STYLE = (
+    "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:6px 0 14px}"
+    "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f1f3f5}"
+    "td:first-child,th:first-child{text-align:left;max-width:16em;overflow-wrap:anywhere}"
+)
+
+
+def html_table(table_id: str, heads: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>\n" for r in rows)
+    return f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
 
 
 def run(inputs, outputs, options: ReportJob, logger=None) -> str:

@@ -102,11 +102,6 @@ def run(inputs, outputs, options: ScoreJob, logger=None) -> dict:
     }
     write_json(outputs.stats, stats)
     if logger:
-        logger.info(
-            "%s/%s: %s over %d queries",
-            options.dataset,
-            options.variant,
-            ", ".join(f"{k} {stats[k]:.4f}" for k in METRICS),
-            held.num_rows,
-        )
+        scores = ", ".join(f"{k} {stats[k]:.4f}" for k in METRICS)
+        logger.info("%s/%s: %s over %d queries", options.dataset, options.variant, scores, held.num_rows)
     return stats

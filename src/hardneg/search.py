@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from .devices import pick_device
+from .integrity import verify
 from .io import Progress, atomic_path, read_json
 from .jobs import SearchJob
 from .options import SearchOptions
@@ -231,6 +232,7 @@ def search_shard(
 def run(inputs, outputs, options: SearchJob, logger=None) -> None:
     """Search ``inputs.passages`` (this shard's vectors; ``inputs.stats`` is its embed stats,
     which give its first row) with every query shard ``inputs.queries``."""
+    verify([*inputs.queries, inputs.passages], list(inputs.all_stats), dataset=options.dataset, logger=logger)
     offset = read_json(inputs.stats)["passages"]["first_row"]
     search_shard(
         list(inputs.queries),

@@ -1,7 +1,13 @@
-"""Random row access to the queries or passages table, reading only the rows asked for."""
+"""The one passage (and query) store: random row access to prepare's tables, reading only
+the rows asked for, and rows found by their text's hash. Used by mine, rescore, examples
+and train."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +25,31 @@ def joined_text(batch: pa.RecordBatch) -> pa.Array:
     return pc.if_else(pc.equal(title, ""), text, joined)
 
 
+@contextmanager
+def scratch_dir(out_path):
+    """A private work folder beside ``out_path`` (on the output's disk), removed after."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{out_path.name}.work-{os.getpid()}-", dir=out_path.parent)
+    try:
+        yield Path(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TextStore:
     """A parquet table copied once into an uncompressed, memory-mapped Arrow file in
     fixed-size record batches, for random row access that reads only the rows asked for.
-    ``hash_of(batch)`` gives the text whose 128-bit hash is kept per row."""
+    ``hash_of(batch)`` gives the text whose 128-bit hash is kept per row (``None``: no
+    hashes, and no :meth:`find`)."""
 
-    def __init__(self, parquet_path, tmpdir, columns: list[str], hash_of, *, batch_rows: int = 32768, extra=None):
+    def __init__(self, parquet_path, tmpdir, columns: list[str], hash_of=None, *, batch_rows: int = 32768, extra=None):
         self.batch_rows = batch_rows
         path = Path(tmpdir) / (Path(parquet_path).stem + ".arrow")
         pf = pq.ParquetFile(parquet_path)
         self.num_rows = pf.metadata.num_rows
         schema = pf.schema_arrow
-        self.hashes = np.empty((self.num_rows, 2), dtype=np.uint64)
+        self.hashes = np.empty((self.num_rows, 2), dtype=np.uint64) if hash_of else None
         self.extra = np.empty(self.num_rows, dtype=np.uint64) if extra else None
         done = 0
         with (
@@ -39,13 +58,29 @@ class TextStore:
         ):
             for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 n = batch.num_rows
-                self.hashes[done : done + n] = text_hashes(hash_of(batch).to_numpy(zero_copy_only=False))
+                if hash_of:
+                    self.hashes[done : done + n] = text_hashes(hash_of(batch).to_numpy(zero_copy_only=False))
                 if extra:
                     self.extra[done : done + n] = extra(batch)
                 w.write_batch(batch)
                 done += n
         self._reader = pa.ipc.open_file(pa.memory_map(str(path)))
         self.columns = columns
+        self._keys = None
+
+    def find(self, texts: list[str]) -> np.ndarray:
+        """The first row holding each text (by its hash), -1 where none does."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        if self._keys is None:
+            keys = self.hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel()
+            self._keys, first = np.unique(keys, return_index=True)
+            self._first = first.astype(np.int64)
+        if not len(self._keys):
+            return np.full(len(texts), -1, dtype=np.int64)
+        k = text_hashes(texts).view([("a", np.uint64), ("b", np.uint64)]).ravel()
+        pos = np.minimum(np.searchsorted(self._keys, k), len(self._keys) - 1)
+        return np.where(self._keys[pos] == k, self._first[pos], -1)
 
     def _batch(self, b: int) -> pa.RecordBatch:
         return self._reader.get_batch(b)
@@ -81,3 +116,8 @@ class TextStore:
             for c in self.columns:
                 out[c].extend(part.column(c).to_pylist())
         return out
+
+
+def passage_store(path, tmpdir, *, hashed: bool = True) -> TextStore:
+    """Prepare's passages table: ``docid``, ``title``, ``text``; hashed by ``passage_text``."""
+    return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None)

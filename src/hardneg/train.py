@@ -14,7 +14,6 @@ costs one pass and the memory of the rows used.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -22,52 +21,43 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as pads
 
 from .devices import pick_device
 from .embed import load_model
+from .formats import count_rows, read_mined
 from .io import InputError, write_json
 from .jobs import TrainJob
+from .plan import TRAINING_FORMAT
 from .texts import passage_text
+from .textstore import passage_store, scratch_dir
 
 
-def _count_lines(path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)
-
-
-def _passage(p: dict) -> str:
-    return passage_text(p.get("title") or "", p.get("text") or "")
-
-
-def read_rows(path, n_rows: int, seed: int) -> tuple[list[dict], int]:
-    """The rows of a tevatron file that ``n_rows`` steps' worth of training uses, in a
-    seeded order; and how many rows the file has."""
-    total = _count_lines(path)
+def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
+    """The rows of a variant's training file (:data:`hardneg.plan.TRAINING_FORMAT`) that
+    ``n_rows`` steps' worth of training uses, in a seeded order; and how many rows it has."""
+    total = count_rows(path, TRAINING_FORMAT)
     if total == 0:
         raise InputError(f"{path}: no training rows (every query was held out or dropped by the variant's mining)")
     rng = np.random.default_rng(seed)
     picks = rng.permutation(total)[: min(n_rows, total)]
     wanted = set(picks.tolist())
-    got: dict[int, dict] = {}
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i in wanted:
-                got[i] = json.loads(line)
+    got = {i: r for i, r in enumerate(read_mined(path, TRAINING_FORMAT)) if i in wanted}
     return [got[i] for i in picks.tolist()], total
 
 
-def training_columns(rows: list[dict], negatives: int, passages_path, seed: int) -> tuple[dict, Counter]:
-    """``anchor``, ``positive``, ``negative_1..k`` columns; counts of filled negatives."""
+def training_columns(rows: list, negatives: int, passages_path, seed: int, scratch_beside) -> tuple[dict, Counter]:
+    """``anchor``, ``positive``, ``negative_1..k`` columns of :class:`~hardneg.readers.MinedRow`
+    rows; counts of filled negatives. Random fills come from ``passages_path``, read through
+    a work folder beside ``scratch_beside``."""
     counts: Counter = Counter()
     cols: dict[str, list] = {"anchor": [], "positive": []}
     for j in range(negatives):
         cols[f"negative_{j + 1}"] = []
     need_random = []
     for i, r in enumerate(rows):
-        cols["anchor"].append(r["query"])
-        cols["positive"].append(_passage(r["positive_passages"][0]))
-        negs = [_passage(p) for p in r["negative_passages"]]
+        cols["anchor"].append(r.query)
+        cols["positive"].append(r.positives[0])
+        negs = r.negatives
         if negatives and not negs:
             need_random.append(i)
             counts["rows_with_random_negatives"] += 1
@@ -76,14 +66,12 @@ def training_columns(rows: list[dict], negatives: int, passages_path, seed: int)
         for j in range(negatives):
             cols[f"negative_{j + 1}"].append(negs[j % len(negs)] if negs else None)
     if need_random:
-        ds = pads.dataset(passages_path, format="parquet")
-        rng = np.random.default_rng(seed + 1)
-        idx = rng.integers(0, ds.count_rows(), size=(len(need_random), negatives))
-        got = ds.take(idx.ravel(), columns=["title", "text"])
-        texts = [
-            passage_text(a or "", b or "")
-            for a, b in zip(*(got.column(c).to_pylist() for c in ("title", "text")), strict=True)
-        ]
+        with scratch_dir(scratch_beside) as scratch:
+            store = passage_store(passages_path, scratch, hashed=False)
+            rng = np.random.default_rng(seed + 1)
+            idx = rng.integers(0, store.num_rows, size=(len(need_random), negatives))
+            got = store.take(idx.ravel())
+        texts = [passage_text(a, b) for a, b in zip(got["title"], got["text"], strict=True)]
         for k, i in enumerate(need_random):
             for j in range(negatives):
                 cols[f"negative_{j + 1}"][i] = texts[k * negatives + j]
@@ -102,8 +90,8 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
     ev, m = options.evaluate, options.model
     torch.set_num_threads(max(1, options.threads))
     device = pick_device()
-    rows, total = read_rows(inputs.train, ev.max_steps * ev.batch_size, ev.seed)
-    cols, counts = training_columns(rows, options.negatives, inputs.passages, ev.seed)
+    rows, total = sample_rows(inputs.train, ev.max_steps * ev.batch_size, ev.seed)
+    cols, counts = training_columns(rows, options.negatives, inputs.passages, ev.seed, outputs.stats)
     model = load_model(m, "fp32", device)
     model.max_seq_length = ev.max_seq_length
     prompts = {"anchor": m.query_prompt, **{c: m.passage_prompt for c in cols if c != "anchor"}}

@@ -148,14 +148,3 @@ class SentenceTransformersWriter(Writer):
         if self._cols["anchor"]:
             self._pq.write_table(pa.table([self._cols[c] for c in self._schema.names], schema=self._schema))
             self._cols = {c: [] for c in self._schema.names}
-
-
-WRITERS = {
-    "tevatron": TevatronWriter,
-    "flagembedding": FlagEmbeddingWriter,
-    "sentence-transformers": SentenceTransformersWriter,
-}
-
-
-def open_writer(path, fmt: str, num_negatives: int, with_scores: bool) -> Writer:
-    return WRITERS[fmt](path, num_negatives, with_scores)

@@ -10,6 +10,7 @@ window.addEventListener("load", async () => {
   try {
     await sleep(100);
     out.app_rendered = document.querySelector("#app").children.length > 0;
+    out.home = document.querySelector("#app").innerText;
     const views = new ToggleViewManager(app);
     for (const [ds, paths] of Object.entries(categories["Datasets"] || {})) {
       out.datasets[ds] = {listed: paths.length, rendered: 0, plots: []};
@@ -36,6 +37,17 @@ window.addEventListener("load", async () => {
         const frame = document.querySelector("#app iframe[src^='data:text/html']");
         const doc = resultDoc(path);
         out.summary = {iframe: !!frame, rows: doc.querySelectorAll("#summary tbody tr").length};
+        // laid out at the width the report gives a result at a 1400 px window (1100 px)
+        const probe = document.createElement("iframe");
+        probe.style.width = "1100px";
+        probe.style.height = "800px";
+        const loaded = new Promise((r) => probe.addEventListener("load", r));
+        probe.srcdoc = doc.documentElement.outerHTML;
+        document.body.appendChild(probe);
+        await loaded;
+        const root = probe.contentDocument.documentElement;
+        out.summary.overflow_px = root.scrollWidth - root.clientWidth;
+        probe.remove();
       }
     }
     out.evaluation = {};
@@ -58,6 +70,7 @@ window.addEventListener("load", async () => {
           got.iframe = !!frame;
           got.table_rows = doc.querySelectorAll("#metrics tbody tr").length;
           got.comparisons = doc.querySelectorAll("#comparisons tbody tr").length;
+          got.warnings = [...doc.querySelectorAll("p.warning")].map((p) => p.textContent);
         }
       }
       out.evaluation[ds] = got;

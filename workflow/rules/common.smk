@@ -6,15 +6,19 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from hardneg.options import OUTPUT_EXT, PLOTS, ConfigError, cross_encoder_cache_key
+from hardneg.formats import FORMATS
+from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key
 from hardneg.layout import benchmark_files, benchmark_patterns
-from hardneg.plan import Plan
+from hardneg.plan import Plan, schema_problem
 
-validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 try:
+    validate(config, schema="../schemas/config.schema.yaml", set_default=False)
     PLAN = Plan.from_config(config)
+    PLAN.check_files()
+except WorkflowError as exc:  # the schema's: one line, without the schema dump
+    raise WorkflowError(f"invalid config: {schema_problem(exc)}") from None
 except ConfigError as exc:
-    raise WorkflowError(f"invalid config: {exc}")
+    raise WorkflowError(f"invalid config: {exc}") from None
 
 RESULTS = PLAN.workflow.results
 OUTPUT_DIR = PLAN.workflow.output_dir
@@ -62,7 +66,7 @@ def job(stage, **context):
 
 
 def output_ext(dataset):
-    return OUTPUT_EXT[PLAN.mining[dataset].output_format]
+    return FORMATS[PLAN.mining[dataset].output_format].extension
 
 
 def raw_input(wildcards):
@@ -93,9 +97,9 @@ def search_shard_files(kind):
     return _files
 
 
-def scored_candidates(kind):
+def scored_candidates(kind, ext="parquet"):
     """The candidate tables mining reads: the merge's, or the cross-encoder's when set."""
-    return f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.parquet"
+    return f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.{ext}"
 
 
 def near_copy_vectors(wildcards):

@@ -84,6 +84,7 @@ rule examples:
         twins=rules.prepare.output.twins,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        cache_stats=scored_candidates("candidates.stats", "json"),
         query_vectors=embedding_files("queries"),
         passage_vectors=embedding_files("passages"),
     output:

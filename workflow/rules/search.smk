@@ -9,6 +9,8 @@ rule search_shard:
         # the shard's embed stats: its first passage row (the global index offset)
         stats=f"{EMB_DIR}/stats.{{shard}}.json",
         all_passages=embedding_files("passages"),
+        # every shard's fingerprints: the vectors are checked before they are searched
+        all_stats=embedding_files("stats", "json"),
         twins=rules.prepare.output.twins,
     output:
         ids=f"{SEARCH_DIR}/{{n}}shards/ids.{{shard}}.npy",
@@ -42,11 +44,14 @@ rule merge:
         scores=search_shard_files("scores"),
         queries=embedding_files("queries"),
         passages=embedding_files("passages"),
+        embed_stats=embedding_files("stats", "json"),
         qrels=rules.prepare.output.qrels,
         twins=rules.prepare.output.twins,
     output:
         candidates=f"{SEARCH_DIR}/candidates.parquet",
         positive_scores=f"{SEARCH_DIR}/positive_scores.parquet",
+        # the two tables' row counts and checksums, checked by every reader
+        stats=f"{SEARCH_DIR}/candidates.stats.json",
     log:
         f"logs/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.log",
     benchmark:
