@@ -11,7 +11,8 @@ in a fresh process each, at 128 and 256 tokens and batch 16 and 32 (the training
 RSS (``ru_maxrss``). The texts are real English (docstrings of the installed Python
 packages) of more than 256 tokens, so every text fills the token limit; peak memory is
 reached in the first steps, so a few steps measure it. Then it fits
-``MB = a + b * batch * tokens`` per job (least squares) and prints the fit.
+``MB = a + b * batch * tokens + c * batch * tokens**2`` per job (least squares; the last
+term is attention's) and prints the fit; the figures go to ``WORK/results.json``.
 """
 
 from __future__ import annotations
@@ -108,13 +109,14 @@ def one(job: str, tokens: int, batch: int, work: Path, steps: int) -> dict:
     return {"job": job, "tokens": tokens, "batch": batch, "peak_mb": round(peak_mb), "stats": stats}
 
 
-def fit(rows: list[dict]) -> tuple[float, float]:
+def fit(rows: list[dict]) -> tuple[float, float, float]:
+    """(a, b, c) of ``MB = a + b * batch * tokens + c * batch * tokens**2``."""
     import numpy as np
 
-    x = np.array([r["batch"] * r["tokens"] for r in rows], dtype=float)
+    x = np.array([[1.0, r["batch"] * r["tokens"], r["batch"] * r["tokens"] ** 2] for r in rows])
     y = np.array([r["peak_mb"] for r in rows], dtype=float)
-    b, a = np.polyfit(x, y, 1)
-    return float(a), float(b)
+    (a, b, c), *_ = np.linalg.lstsq(x, y, rcond=None)
+    return float(a), float(b), float(c)
 
 
 def main() -> None:
@@ -151,9 +153,13 @@ def main() -> None:
             rows.append(r)
             extra = f", {r['stats']['seconds_per_100_steps']} s per 100 steps" if job == "eval_train" else ""
             print(f"{job:10s} tokens {tokens:3d} batch {batch:2d}: peak RSS {r['peak_mb']:,} MB{extra}", flush=True)
+    (a.work / "results.json").write_text(json.dumps(rows, indent=1))
     for job in ("eval_train", "eval_score"):
-        a_, b_ = fit([r for r in rows if r["job"] == job])
-        print(f"{job}: MB = {a_:.0f} + {b_:.4f} * batch * tokens (least squares over {len(CONFIGS)} points)")
+        a_, b_, c_ = fit([r for r in rows if r["job"] == job])
+        print(
+            f"{job}: MB = {a_:.0f} + {b_:.4f} * batch * tokens + {c_:.6f} * batch * tokens^2 "
+            f"(least squares over {len(CONFIGS)} points)"
+        )
 
 
 if __name__ == "__main__":

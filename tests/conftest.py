@@ -51,6 +51,11 @@ def write_config(path: Path, cfg: dict) -> Path:
     return path
 
 
+# The real config names a hub model (BAAI/bge-base-en-v1.5), which planning offline would
+# reject as not cached here; planning online only names it (a dry run downloads nothing).
+PLAN_ONLINE = {"HF_HUB_OFFLINE": "0"}
+
+
 def run_snakemake(
     workdir: Path,
     configfile: Path | None,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, demo_config, run_snakemake, write_config
-from hardneg.plan import schema_problem
+from hardneg.schema import schema_problem
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 DATASET = "squad_pairs"

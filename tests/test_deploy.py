@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, demo_config, run_snakemake
+from conftest import PLAN_ONLINE, REPO, demo_config, run_snakemake
 
 DATASETS = ["squad_pairs", "medmcqa", "hotpotqa"]
 
@@ -66,5 +66,5 @@ def test_the_real_config_plans_from_a_deployed_copy(tmp_path):
     (tmp_path / "Snakefile").write_text(MODULE_SNAKEFILE.format(snakefile=REPO / "workflow" / "Snakefile"))
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
-    proc = run_snakemake(tmp_path, None, "-n", snakefile=tmp_path / "Snakefile")
+    proc = run_snakemake(tmp_path, None, "-n", snakefile=tmp_path / "Snakefile", env=PLAN_ONLINE)
     assert "mine" in proc.stdout and proc.stdout.count("rule mine:") == 16

@@ -244,7 +244,9 @@ def test_job_settings_leave_out_runtime_fields():
 
 
 def test_unknown_option_is_an_error_naming_it():
-    with pytest.raises(ConfigError, match=r"^datasets.x.mining.num_negativs: unknown key \(did you mean 'num_negatives'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"^datasets.x.mining.num_negativs: unknown key \(did you mean 'num_negatives'\?\)"
+    ):
         from_config(MiningOptions, {"num_negativs": 3}, "datasets.x.mining")
     assert from_config(MiningOptions, {"num_negatives": 3}, "m").num_negatives == 3
 
@@ -293,18 +295,18 @@ def test_common_smk_is_small_and_nothing_in_workflow_edits_sys_path():
 
 
 def test_what_the_dag_imports_is_light():
-    """rules/common.smk imports hardneg.formats, layout, options and plan while the DAG is
-    built: none pulls numpy, pyarrow, pandas, matplotlib or torch; and no rule reads Snakemake
-    internals."""
+    """rules/common.smk imports hardneg.formats, layout, options, plan and schema while the
+    DAG is built (and plan imports memory, models and sources): none pulls numpy, pyarrow,
+    pandas, matplotlib or torch; and no rule reads Snakemake internals."""
     code = (
-        "import sys; import hardneg.formats, hardneg.layout, hardneg.options, hardneg.plan; "
+        "import sys; import hardneg.formats, hardneg.layout, hardneg.options, hardneg.plan, hardneg.schema; "
         "print(sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'matplotlib', 'torch', 'faiss') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     common = (REPO / "workflow" / "rules" / "common.smk").read_text()
     imports = {line.split()[1] for line in common.splitlines() if line.startswith("from hardneg")}
-    assert imports == {"hardneg.formats", "hardneg.layout", "hardneg.options", "hardneg.plan"}
+    assert imports == {"hardneg.formats", "hardneg.layout", "hardneg.options", "hardneg.plan", "hardneg.schema"}
     for smk in [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
         text = smk.read_text()
         assert "config_settings" not in text, smk.name

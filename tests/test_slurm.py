@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, demo_config, planned_jobs, run_snakemake, write_config
+from conftest import PLAN_ONLINE, REPO, demo_config, planned_jobs, run_snakemake, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -218,7 +218,7 @@ def test_slurm_profile_dry_run_plans_all_16(tmp_path, cross_encoder):
     extra = (
         ["--config", "cross_encoder={'name_or_path': 'cross-encoder/ms-marco-MiniLM-L6-v2'}"] if cross_encoder else []
     )
-    proc = run_snakemake(tmp_path, None, "-n", "--profile", str(REPO / "profiles" / "slurm"), *extra)
+    proc = run_snakemake(tmp_path, None, "-n", "--profile", str(REPO / "profiles" / "slurm"), *extra, env=PLAN_ONLINE)
     text = proc.stdout + proc.stderr
     assert all(f"retrieval/original/{ds}.jsonl" in text for ds in demo_config()["datasets"])
     assert planned_jobs(proc).get("rescore", 0) == (16 if cross_encoder else 0), planned_jobs(proc)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import PLAN_ONLINE
 
 BIN = Path(sys.executable).parent
 
 
 def _run(repo, *cmd):
-    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, **PLAN_ONLINE}  # lint plans the real config, whose model is a hub id
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_snakemake_lint_is_clean(repo):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import demo_config, planned_jobs, run_snakemake, write_config
+from conftest import PLAN_ONLINE, demo_config, planned_jobs, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -81,7 +81,7 @@ def test_up_to_date_demo_plans_nothing(demo_run):
 
 def test_real_config_dry_run_plans_all_16_without_downloading(tmp_path, repo):
     shutil.copytree(repo / "config", tmp_path / "config")
-    proc = run_snakemake(tmp_path, None, "-n", "--cores", "8")
+    proc = run_snakemake(tmp_path, None, "-n", "--cores", "8", env=PLAN_ONLINE)
     jobs = planned_jobs(proc)
     assert jobs["mine"] == 16 and jobs["prepare"] == 16
     assert jobs["download"] == 16  # 15 hub files and one http zip, one rule

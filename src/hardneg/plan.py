@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from . import jobs
+from .memory import eval_mem_mb, model_size_mb
 from .models import model_problem
 from .options import (
     BLOCKS,
@@ -119,29 +120,6 @@ def check_top_level(config: dict) -> None:
     for key in config:
         if key not in TOP_LEVEL:
             raise unknown_key("", key, TOP_LEVEL)
-
-
-def schema_problem(exc: BaseException) -> str:
-    """One line for a failed schema check of the config (Snakemake's ``validate()`` error,
-    or the ``jsonschema`` ValidationError behind it): the key's dotted path and what is
-    wrong with it; an unknown key gets the closest known one. No schema dump."""
-    error = exc
-    while error is not None and not hasattr(error, "absolute_path"):
-        error = error.__cause__ or error.__context__
-    if error is None:
-        return str(exc).splitlines()[0]
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
-        unknown = [k for k in error.instance if k not in known]
-        if unknown:
-            return str(unknown_key(path, unknown[0], known))
-    if error.validator == "enum":
-        choices = ", ".join(map(str, error.validator_value))
-        return (
-            f"{path}: {error.instance!r} is not one of {choices}{did_you_mean(error.instance, error.validator_value)}"
-        )
-    return f"{path or 'config'}: {error.message}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,6 +226,14 @@ class Plan:
     def max_bad_rows(self, dataset: str) -> int:
         own = self.datasets[dataset].max_bad_rows
         return self.prepare.max_bad_rows if own is None else own
+
+    def eval_mem_mb(self, stage: str) -> int:
+        """``mem_mb`` of an ``eval_train`` or ``eval_score`` job (:mod:`hardneg.memory`):
+        the training batch, or the encoding batch for scoring, at evaluate's token limit."""
+        ev = self.evaluate
+        batch = ev.batch_size if stage == "eval_train" else self.model.batch_size
+        size = model_size_mb(self.model.name_or_path)
+        return eval_mem_mb(stage, batch=batch, tokens=ev.max_seq_length, model_mb=size)
 
     def variant_names(self) -> list[str]:
         return sorted({v for vs in self.variants.values() for v in vs})

@@ -9,7 +9,8 @@ from snakemake.utils import validate
 from hardneg.formats import FORMATS
 from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key
 from hardneg.layout import benchmark_files, benchmark_patterns
-from hardneg.plan import Plan, schema_problem
+from hardneg.plan import Plan
+from hardneg.schema import schema_problem
 
 try:
     validate(config, schema="../schemas/config.schema.yaml", set_default=False)

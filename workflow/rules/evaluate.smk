@@ -66,8 +66,8 @@ rule eval_train:
         "../envs/evaluate.yaml"
     threads: PLAN.embed.threads
     resources:
-        mem_mb=lambda wc, input, attempt: int(6000 + 2 * size_mb([input.train]))
-        * attempt,
+        # fitted to measured peaks (hardneg.memory, README's table)
+        mem_mb=lambda wc, attempt: PLAN.eval_mem_mb("eval_train") * attempt,
         runtime=lambda wc, attempt: int(30 + EVALUATE.max_steps / 20) * attempt,
         gpu=PLAN.embed.gpus,
     params:
@@ -90,7 +90,10 @@ rule eval_score:
         "../envs/evaluate.yaml"
     threads: PLAN.embed.threads
     resources:
-        mem_mb=lambda wc, input, attempt: int(4000 + 6 * size_mb([input.passages]))
+        # the fit, plus the corpus chunk's texts
+        mem_mb=lambda wc, input, attempt: int(
+            PLAN.eval_mem_mb("eval_score") + size_mb([input.passages])
+        )
         * attempt,
         runtime=lambda wc, input, attempt: int(30 + 2 * size_mb([input.passages]))
         * attempt,
