@@ -95,11 +95,15 @@ def test_config_readme_is_generated_from_the_options():
             assert f"| `{key}` | {docs.cell(f.default)} | {f.metadata['doc']} |" in text
 
 
-def _plan() -> Plan:
-    cfg = demo_config(
+def _config() -> dict:
+    """The demo config with every optional stage on: a judge, and one evaluated variant."""
+    return demo_config(
         cross_encoder={"name_or_path": "cross-encoder/x"}, evaluate={"datasets": ["hotpotqa"], "variants": {"v": {}}}
     )
-    return Plan.from_config(cfg)
+
+
+def _plan() -> Plan:
+    return Plan.from_config(_config())
 
 
 RULE_CONTEXT = {
@@ -189,20 +193,7 @@ def _with(cfg: dict, cls, name: str, value) -> dict:
 def _changed(cfg: dict, other: dict) -> set:
     """The stages whose settings (what Snakemake compares) differ between two configs."""
     a, b = Plan.from_config(cfg), Plan.from_config(other)
-    ctx = {
-        **RULE_CONTEXT,
-        "embed": {**RULE_CONTEXT["embed"], "n": "1"},
-        "search_shard": {**RULE_CONTEXT["search_shard"], "n": "1"},
-    }
-    return {stage for stage, c in ctx.items() if a.settings(stage, **c) != b.settings(stage, **c)}
-
-
-def _base_config() -> dict:
-    cfg = demo_config(
-        cross_encoder={"name_or_path": "cross-encoder/x"}, evaluate={"datasets": ["hotpotqa"], "variants": {"v": {}}}
-    )
-    cfg["datasets"]["hotpotqa"]["shards"] = 1
-    return cfg
+    return {stage for stage, c in RULE_CONTEXT.items() if a.settings(stage, **c) != b.settings(stage, **c)}
 
 
 @pytest.mark.parametrize(
@@ -211,7 +202,7 @@ def _base_config() -> dict:
 def test_every_option_reaches_the_jobs_it_re_runs(cls):
     """Changing an option changes the settings (what Snakemake compares) of the stages it
     re-runs, per its ``reruns`` metadata, and of no stage when it re-runs none."""
-    cfg = _base_config()
+    cfg = _config()
     base = Plan.from_config(cfg)
     block = {WorkflowOptions: base.workflow, DatasetOptions: base.datasets["hotpotqa"]}.get(cls)
     if block is None:

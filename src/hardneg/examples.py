@@ -26,7 +26,8 @@ from .io import atomic_path, read_json
 from .jobs import ExamplesJob
 from .near_copies import PositiveSimilarity
 from .select import sample_keys
-from .textstore import TextStore, passage_store, scratch_dir
+from .texts import table_hashes
+from .textstore import HashIndex, joined_text
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
 SAMPLE = 20
@@ -59,14 +60,14 @@ def picked(n_rows: int, seed: int, k: int) -> np.ndarray:
     return np.sort(np.argsort(keys, kind="stable")[:k])
 
 
-def collect(inputs, job: ExamplesJob, n_rows: int, scratch) -> tuple[list[dict], list[dict]]:
+def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dict]]:
     """The sample rows and the suspicious negatives, each passage with its numbers; only
-    the rows they need are kept while the file streams by; ``scratch``: a work folder."""
+    the rows they need are kept while the file streams by."""
     scan = set(picked(n_rows, job.seed, SCAN).tolist())
     sample = set(picked(n_rows, job.seed + 1, SAMPLE).tolist())
     rows = {i: r for i, r in enumerate(read_mined(inputs.mined, job.output_format)) if i in scan or i in sample}
-    queries = TextStore(inputs.queries, scratch, ["text"], lambda b: b.column("text"))
-    passages = passage_store(inputs.passages, scratch)
+    queries = HashIndex(table_hashes(inputs.queries, ["text"], lambda b: b.column("text").to_pylist()))
+    passages = HashIndex(table_hashes(inputs.passages, ["title", "text"], lambda b: joined_text(b).to_pylist()))
     entries = []
     for i in sorted(rows):
         q, pos, neg = rows[i]
@@ -79,16 +80,21 @@ def collect(inputs, job: ExamplesJob, n_rows: int, scratch) -> tuple[list[dict],
     pos_score = dict(zip(zip(pos_q.tolist(), pos_p.tolist(), strict=True), pos_s.tolist(), strict=True))
     pvec = ShardedMatrix(list(inputs.passage_vectors))
     qvec = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors))
-    # each entry's positives, as the near-copy filter reads a query's: one run per entry
+    # each negative's cosine to its row's closest positive, as the near-copy filter computes
+    # it for a query's candidates: each entry's positives are one run, all negatives at once
+    none = np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum([len(e["prow"]) for e in entries])]).astype(np.int64)
     near = PositiveSimilarity(
-        list(inputs.passage_vectors), np.concatenate([e["prow"] for e in entries] + [np.zeros(0, np.int64)]), starts
+        list(inputs.passage_vectors), np.concatenate([e["prow"] for e in entries] + [none]), starts
     )
+    owner = np.concatenate([np.full(len(e["nrow"]), k, dtype=np.int64) for k, e in enumerate(entries)] + [none])
+    closest = near.highest(owner, np.concatenate([e["nrow"] for e in entries] + [none]))
+    ends = np.cumsum([len(e["nrow"]) for e in entries]).tolist()
     suspects = []
     for k, e in enumerate(entries):
         qv = qvec.take(np.array([e["qrow"]]))[0].astype(np.float64)
         pv, nv = pvec.take(e["prow"]).astype(np.float64), pvec.take(e["nrow"]).astype(np.float64)
-        closest = near.highest(np.full(len(e["nrow"]), k, dtype=np.int64), e["nrow"])
+        mine = closest[ends[k] - len(e["nrow"]) : ends[k]]
         e["pos_info"] = [
             {
                 "text": t,
@@ -99,7 +105,7 @@ def collect(inputs, job: ExamplesJob, n_rows: int, scratch) -> tuple[list[dict],
         ]
         low = min((p["judge"] for p in e["pos_info"] if p["judge"] is not None), default=None)
         e["neg_info"] = []
-        for t, v, p, c in zip(e["neg"], nv, e["nrow"], closest.tolist(), strict=True):
+        for t, v, p, c in zip(e["neg"], nv, e["nrow"], mine.tolist(), strict=True):
             rank, cand_score = info.get((e["qrow"], int(p)), (None, None))
             n = {
                 "text": t,
@@ -188,8 +194,7 @@ def run(inputs, outputs, options: ExamplesJob, logger=None) -> None:
     """``outputs.page`` (HTML) from the mined file and the caches it was mined from."""
     verify_tables(inputs, options.dataset, logger)
     stats = read_json(inputs.stats)
-    with scratch_dir(outputs.page) as scratch:
-        sample_rows, suspects = collect(inputs, options, stats["output_rows"], scratch)
+    sample_rows, suspects = collect(inputs, options, stats["output_rows"])
     with atomic_path(outputs.page) as tmp:
         tmp.write_text(page(options.dataset, stats, sample_rows, suspects, options.judge), encoding="utf-8")
     if logger:

@@ -16,7 +16,7 @@ import os
 import zlib
 from pathlib import Path
 
-from .io import InputError, read_json
+from .io import InputError, read_json, write_json
 
 CHUNK = 1 << 24  # bytes read per CRC update
 
@@ -109,8 +109,6 @@ def verify(files, stats_files, *, dataset: str, logger=None) -> None:
 def write_table_fingerprints(rule: str, dataset: str, outputs) -> None:
     """``outputs.stats`` of a job that wrote ``outputs.candidates`` and
     ``outputs.positive_scores`` (merge, rescore): their fingerprints."""
-    from .io import write_json
-
     tables = [outputs.candidates, outputs.positive_scores]
     write_json(outputs.stats, {"cache": fingerprints(rule, dataset, {p: row_count(p) for p in tables})})
 

@@ -98,10 +98,10 @@ def write_summary(
     stage_heads = [f"{s} s / MB" for s in stages]
 
     def counts(r) -> list[str]:
-        vals = [str(r[c]) for c in COUNT_COLUMNS]
-        if eval_heads:
-            vals += eval_cells.get(r["dataset"], [""] * len(eval_heads))
-        return vals
+        return [str(r[c]) for c in COUNT_COLUMNS]
+
+    def evals(r) -> list[str]:
+        return eval_cells.get(r["dataset"], [""] * len(eval_heads))
 
     def costs(r) -> list[str]:
         return [f"{t:.1f} / {m:.0f}" for t, m in (r["costs"].get(s, (0.0, 0.0)) for s in stages)]
@@ -118,9 +118,7 @@ def write_summary(
         "| " + " | ".join(heads) + " |",
         "|---|" + "---:|" * (len(heads) - 1),
     ]
-    for r in rows:
-        c = counts(r)
-        lines.append("| " + " | ".join(c[: len(COUNT_COLUMNS)] + costs(r) + c[len(COUNT_COLUMNS) :]) + " |")
+    lines += ["| " + " | ".join(counts(r) + costs(r) + evals(r)) + " |" for r in rows]
     text = "\n".join(lines) + "\n"
     with atomic_path(out_md) as tmp:
         tmp.write_text(text)
@@ -131,7 +129,7 @@ def write_summary(
             "<h2>Hard-negative mining summary</h2>\n"
             "<p>Short: queries with fewer than <code>num_negatives</code> negatives. Est. false negatives: the "
             "share of the window's candidates that the cross-encoder judges relevant.</p>\n"
-            + html_table("summary", list(COUNT_COLUMNS) + eval_heads, [counts(r) for r in rows])
+            + html_table("summary", list(COUNT_COLUMNS) + eval_heads, [counts(r) + evals(r) for r in rows])
             + "<h3>Stage costs</h3>\n<p>Wall time summed over the stage's jobs / the largest job's peak RSS in "
             "MB.</p>\n"
             + html_table("costs", ["dataset", *stage_heads], [[r["dataset"], *costs(r)] for r in rows])

@@ -1,6 +1,7 @@
 """The one passage (and query) store: random row access to prepare's tables, reading only
-the rows asked for, and rows found by their text's hash. Used by mine, rescore, examples
-and train."""
+the rows asked for (:class:`TextStore` for many reads, :func:`take_rows` for a few), and
+rows found by their text's hash (:class:`HashIndex`). Used by mine, rescore, examples and
+train."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class TextStore:
     """A parquet table copied once into an uncompressed, memory-mapped Arrow file in
     fixed-size record batches, for random row access that reads only the rows asked for.
     ``hash_of(batch)`` gives the text whose 128-bit hash is kept per row (``None``: no
-    hashes, and no :meth:`find`)."""
+    hashes)."""
 
     def __init__(self, parquet_path, tmpdir, columns: list[str], hash_of=None, *, batch_rows: int = 32768, extra=None):
         self.batch_rows = batch_rows
@@ -66,21 +67,6 @@ class TextStore:
                 done += n
         self._reader = pa.ipc.open_file(pa.memory_map(str(path)))
         self.columns = columns
-        self._keys = None
-
-    def find(self, texts: list[str]) -> np.ndarray:
-        """The first row holding each text (by its hash), -1 where none does."""
-        if not texts:
-            return np.zeros(0, dtype=np.int64)
-        if self._keys is None:
-            keys = self.hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel()
-            self._keys, first = np.unique(keys, return_index=True)
-            self._first = first.astype(np.int64)
-        if not len(self._keys):
-            return np.full(len(texts), -1, dtype=np.int64)
-        k = text_hashes(texts).view([("a", np.uint64), ("b", np.uint64)]).ravel()
-        pos = np.minimum(np.searchsorted(self._keys, k), len(self._keys) - 1)
-        return np.where(self._keys[pos] == k, self._first[pos], -1)
 
     def _batch(self, b: int) -> pa.RecordBatch:
         return self._reader.get_batch(b)
@@ -121,3 +107,31 @@ class TextStore:
 def passage_store(path, tmpdir, *, hashed: bool = True) -> TextStore:
     """Prepare's passages table: ``docid``, ``title``, ``text``; hashed by ``passage_text``."""
     return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None)
+
+
+class HashIndex:
+    """Rows of a table by the 128-bit hash of their text (the first row of a text)."""
+
+    def __init__(self, hashes: np.ndarray):
+        keys = hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel()
+        self.keys, first = np.unique(keys, return_index=True)
+        self.rows = first.astype(np.int64)
+
+    def find(self, texts: list[str]) -> np.ndarray:
+        """The first row holding each text, -1 where none does."""
+        if not texts:
+            return np.zeros(0, dtype=np.int64)
+        if not len(self.keys):
+            return np.full(len(texts), -1, dtype=np.int64)
+        k = text_hashes(texts).view([("a", np.uint64), ("b", np.uint64)]).ravel()
+        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
+        return np.where(self.keys[pos] == k, self.rows[pos], -1)
+
+
+def take_rows(parquet_path, idx: np.ndarray, columns: list[str]) -> dict[str, list]:
+    """Columns of rows ``idx`` of a parquet table as Python lists, reading only those rows:
+    for a few reads, where copying the table into a :class:`TextStore` would cost more."""
+    import pyarrow.dataset as pads
+
+    got = pads.dataset(parquet_path, format="parquet").take(np.asarray(idx, dtype=np.int64), columns=columns)
+    return {c: got.column(c).to_pylist() for c in columns}

@@ -28,8 +28,9 @@ from .formats import count_rows, read_mined
 from .io import InputError, write_json
 from .jobs import TrainJob
 from .plan import TRAINING_FORMAT
+from .readers import count_parquet_rows
 from .texts import passage_text
-from .textstore import passage_store, scratch_dir
+from .textstore import take_rows
 
 
 def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
@@ -45,10 +46,9 @@ def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
     return [got[i] for i in picks.tolist()], total
 
 
-def training_columns(rows: list, negatives: int, passages_path, seed: int, scratch_beside) -> tuple[dict, Counter]:
+def training_columns(rows: list, negatives: int, passages_path, seed: int) -> tuple[dict, Counter]:
     """``anchor``, ``positive``, ``negative_1..k`` columns of :class:`~hardneg.readers.MinedRow`
-    rows; counts of filled negatives. Random fills come from ``passages_path``, read through
-    a work folder beside ``scratch_beside``."""
+    rows; counts of filled negatives (random fills: rows of ``passages_path``)."""
     counts: Counter = Counter()
     cols: dict[str, list] = {"anchor": [], "positive": []}
     for j in range(negatives):
@@ -66,11 +66,9 @@ def training_columns(rows: list, negatives: int, passages_path, seed: int, scrat
         for j in range(negatives):
             cols[f"negative_{j + 1}"].append(negs[j % len(negs)] if negs else None)
     if need_random:
-        with scratch_dir(scratch_beside) as scratch:
-            store = passage_store(passages_path, scratch, hashed=False)
-            rng = np.random.default_rng(seed + 1)
-            idx = rng.integers(0, store.num_rows, size=(len(need_random), negatives))
-            got = store.take(idx.ravel())
+        rng = np.random.default_rng(seed + 1)
+        idx = rng.integers(0, count_parquet_rows(passages_path), size=(len(need_random), negatives))
+        got = take_rows(passages_path, idx.ravel(), ["title", "text"])
         texts = [passage_text(a, b) for a, b in zip(got["title"], got["text"], strict=True)]
         for k, i in enumerate(need_random):
             for j in range(negatives):
@@ -91,7 +89,7 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
     torch.set_num_threads(max(1, options.threads))
     device = pick_device()
     rows, total = sample_rows(inputs.train, ev.max_steps * ev.batch_size, ev.seed)
-    cols, counts = training_columns(rows, options.negatives, inputs.passages, ev.seed, outputs.stats)
+    cols, counts = training_columns(rows, options.negatives, inputs.passages, ev.seed)
     model = load_model(m, "fp32", device)
     model.max_seq_length = ev.max_seq_length
     prompts = {"anchor": m.query_prompt, **{c: m.passage_prompt for c in cols if c != "anchor"}}
