@@ -1,5 +1,8 @@
 """SIGKILL the whole workflow mid-stage, resume, and check that finished files were kept
-(same inode and mtime) and that the final output is byte-identical to a clean run."""
+(same inode and mtime) and that the final output is byte-identical to a clean run.
+
+One folder is killed three times, once in each long stage (embed, search, mine): each
+resume starts from what the kills before it left, as a crashed cluster run would."""
 
 from __future__ import annotations
 
@@ -21,13 +24,6 @@ DATASETS = ["squad_pairs", "hotpotqa"]
 
 def _config(wd: Path) -> Path:
     return write_config(wd / "c.yaml", demo_config(datasets=DATASETS, shards=3, embed={"block_rows": 8}))
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("reference")
-    run_snakemake(wd, _config(wd), "--cores", "2")
-    return {ds: (wd / f"retrieval/original/{ds}.jsonl").read_bytes() for ds in DATASETS}
 
 
 def _incomplete_marker(wd: Path, path: Path) -> Path:
@@ -78,27 +74,35 @@ def _kill_when(wd: Path, cfg: Path, pattern: str, at_least: int, timeout: float 
         proc.wait()
 
 
-@pytest.mark.parametrize(
-    "stage, pattern, at_least",
-    [
-        ("embed", "results/embeddings/*/*/3shards/passages.*.npy", 2),
-        ("search", "results/search/*/top100/*/3shards/ids.*.npy", 2),
-        ("mine", "retrieval/original/*.jsonl", 1),
-    ],
+KILL_POINTS = (
+    # stage, the files it writes, how many must be finished before the kill
+    ("embed", "results/embeddings/*/*/3shards/passages.*.npy", 2),
+    ("search", "results/search/*/top100/*/3shards/ids.*.npy", 2),
+    ("mine", "retrieval/original/*.jsonl", 1),
 )
-def test_sigkill_then_resume(tmp_path, reference, stage, pattern, at_least):
+
+
+def test_sigkill_in_each_stage_then_resume(tmp_path, demo_run):
     cfg = _config(tmp_path)
-    _kill_when(tmp_path, cfg, pattern, at_least)
-    done = _finished(tmp_path, pattern)
-    all_outputs = len(DATASETS) * (3 if stage != "mine" else 1)
-    assert at_least <= len(done) < all_outputs, f"kill came too late to test a resume: {done}"
-    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in done}
+    kept: dict[Path, tuple[int, int]] = {}
+    for stage, pattern, at_least in KILL_POINTS:
+        if kept:  # README "Resuming after a crash": unlock, then rerun
+            run_snakemake(tmp_path, cfg, "--unlock")
+        _kill_when(tmp_path, cfg, pattern, at_least)
+        done = _finished(tmp_path, pattern)
+        all_outputs = len(DATASETS) * (3 if stage != "mine" else 1)
+        assert at_least <= len(done) < all_outputs, f"kill in {stage} came too late to test a resume: {done}"
+        for p, stamp in kept.items():
+            assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp, f"{p} was recomputed after the kill in {stage}"
+        kept.update({p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in done})
 
-    # README "Resuming after a crash": unlock, then rerun (rerun-incomplete is in the default profile)
     run_snakemake(tmp_path, cfg, "--unlock")
-    run_snakemake(tmp_path, cfg, "--cores", "2")
+    run_snakemake(tmp_path, cfg, "--cores", "2")  # rerun-incomplete is in the default profile
 
-    for p, stamp in before.items():
+    for p, stamp in kept.items():
         assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp, f"{p} was recomputed"
+    # the clean run: the shared demo (1 or 2 shards, 32-row blocks), the same bytes
     for ds in DATASETS:
-        assert (tmp_path / f"retrieval/original/{ds}.jsonl").read_bytes() == reference[ds]
+        assert (tmp_path / f"retrieval/original/{ds}.jsonl").read_bytes() == (
+            demo_run[0] / f"retrieval/original/{ds}.jsonl"
+        ).read_bytes(), ds

@@ -176,13 +176,13 @@ def local_slurm(d: Path):
 DATASETS = ["squad_pairs", "hotpotqa"]
 
 
-def test_demo_through_slurm_matches_local_run(tmp_path):
+def test_demo_through_slurm_matches_local_run(tmp_path, demo_run):
+    """The local run is the shared demo run (one squad_pairs shard, 32-row blocks); the
+    SLURM run splits squad_pairs into 3 shards of 8-row blocks, and must not differ."""
     cfg = demo_config(datasets=DATASETS, embed={"block_rows": 8})
     cfg["datasets"]["squad_pairs"]["shards"] = 3
-    local_wd, slurm_wd = tmp_path / "local", tmp_path / "slurm"
-    local_wd.mkdir()
+    local_wd, slurm_wd = demo_run[0], tmp_path / "slurm"
     slurm_wd.mkdir()
-    run_snakemake(local_wd, write_config(local_wd / "c.yaml", cfg), "--cores", "2")
 
     with local_slurm(tmp_path / "cluster") as env:
         proc = run_snakemake(
