@@ -29,7 +29,8 @@ def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
         qrels_split=kw.pop("qrels_split", "train"),
     )
     assert not kw, kw
-    outputs = Files(queries=out_q, passages=out_p, qrels=out_r, twins=twins, stats=out_stats)
+    negatives = kw.pop("out_negatives", None) or Path(out_r).with_name(Path(out_r).stem + ".negatives.parquet")
+    outputs = Files(queries=out_q, passages=out_p, qrels=out_r, negatives=negatives, twins=twins, stats=out_stats)
     return prepare.run(Files(raw=raw), outputs, job)
 
 

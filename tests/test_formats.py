@@ -22,9 +22,9 @@ def test_the_schema_and_the_option_doc_name_exactly_the_registered_formats():
     assert MiningOptions().output_format in FORMATS
 
 
-def _write(path, fmt: str, with_scores: bool) -> list[MinedRow]:
+def _write(path, fmt: str, with_scores: bool) -> tuple[list[MinedRow], int]:
     """Two queries (one with two positives), written through the format's writer; the rows
-    its reader should give back."""
+    its reader should give back, and the rows the file holds."""
     w = open_writer(path, fmt, 2, with_scores)
     assert isinstance(w, Writer)
     frags = w.fragments(["d1", "d2", "d3", "d4"], ["", "Title", "", "T é"], ["one", "two", 'th"ree', "four\n"])
@@ -33,22 +33,30 @@ def _write(path, fmt: str, with_scores: bool) -> list[MinedRow]:
     w.add(Record("q2", "query\ttwo", [frags[3], frags[1]], [0.8, 0.7], [frags[0], frags[2]], [0.3, 0.2], [2, 5]))
     w.close()
     first = MinedRow("query one", [texts[0]], [texts[1], texts[2]])
-    if fmt == "sentence-transformers":  # one row per positive
-        return [
-            first,
-            MinedRow("query\ttwo", [texts[3]], [texts[0], texts[2]]),
-            MinedRow("query\ttwo", [texts[1]], [texts[0], texts[2]]),
-        ]
-    return [first, MinedRow("query\ttwo", [texts[3], texts[1]], [texts[0], texts[2]])]
+    per_positive = [
+        first,
+        MinedRow("query\ttwo", [texts[3]], [texts[0], texts[2]]),
+        MinedRow("query\ttwo", [texts[1]], [texts[0], texts[2]]),
+    ]
+    per_query = [first, MinedRow("query\ttwo", [texts[3], texts[1]], [texts[0], texts[2]])]
+    if fmt == "labeled-pair":  # one file row per positive and per negative
+        if with_scores:  # no label column: each anchor's first row reads as its one positive
+            return [first, MinedRow("query\ttwo", [texts[3]], [texts[1], texts[0], texts[2]])], 7
+        return per_query, 7
+    if fmt == "triplet":  # one file row per (positive, negative)
+        return per_positive, 6
+    if FORMATS[fmt].one_positive:
+        return per_positive, 3
+    return per_query, 2
 
 
 @pytest.mark.parametrize("with_scores", [False, True])
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_format_reads_back_what_its_writer_wrote(tmp_path, fmt, with_scores):
     path = tmp_path / f"mined.{FORMATS[fmt].extension}"
-    expected = _write(path, fmt, with_scores)
+    expected, rows = _write(path, fmt, with_scores)
     assert list(read_mined(path, fmt)) == expected
-    assert count_rows(path, fmt) == len(expected)
+    assert count_rows(path, fmt) == rows
     assert (path.read_bytes()[:4] == b"PAR1") == (FORMATS[fmt].extension == "parquet")
 
 

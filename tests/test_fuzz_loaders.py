@@ -219,6 +219,7 @@ def run_prepare(fmt: str, raw: Path, out: Path, cap: int) -> dict | None:
                 queries=out / "q.parquet",
                 passages=out / "p.parquet",
                 qrels=out / "r.parquet",
+                negatives=out / "n.parquet",
                 twins=out / "twins.npy",
                 stats=out / "stats.json",
             )

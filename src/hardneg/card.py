@@ -120,7 +120,6 @@ def run(inputs, outputs, options: CardJob, logger=None) -> dict:
         if src["kind"] == "huggingface"
         else (f"<{src['url']}>" if src["kind"] == "http" else f"a local file, `{src['path']}`")
     )
-    scores = ", with `score` (and `rank` for negatives)" if mining.get("output_scores") else ""
     mean = ms["negatives_written"] / ms["queries_written"] if ms["queries_written"] else 0.0
     cells = [ps["rows_read"], ms["queries"], ps["passages"], ms["queries_written"], rows]
     cells = [f"{c:,}" for c in cells] + [f"{mean:.2f}"]
@@ -150,7 +149,7 @@ Hard negatives mined for the pairs of **{dataset}**, for training text-embedding
 
 ## Schema
 
-`{Path(mined_file).name}`: {FORMATS[fmt].description.replace("{scores}", scores)}.
+`{Path(mined_file).name}`: {FORMATS[fmt].describe(bool(mining.get("output_scores")), options.columns)}.
 
 ## How it was made
 

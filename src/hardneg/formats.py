@@ -23,6 +23,22 @@ class Format:
     description: str  # the card's line; ``{scores}`` is where output_scores adds its fields
     writer: str  # class in hardneg.writers
     reader: str  # function in hardneg.readers: path -> iterator of MinedRow
+    full_rows: bool = False  # fixed negative_1..N columns: only queries with N negatives are written
+    one_positive: bool = False  # a row holds one positive (the judge cannot add positives to it)
+
+    def describe(self, with_scores: bool, columns=("anchor", "positive")) -> str:
+        """The card's line: the description with the output's column names and, with
+        ``output_scores``, what the scores add."""
+        extra = ""
+        if with_scores:
+            extra = (
+                f", with {PARQUET_SCORES[self.writer]}"
+                if self.writer in PARQUET_SCORES
+                else ", with `score` (and `rank` for negatives)"
+            )
+        anchor, positive = columns
+        text = self.description.replace("ANCHOR", anchor).replace("POSITIVE", positive)
+        return text.replace("{scores}", extra)
 
     def writer_class(self):
         return getattr(importlib.import_module("hardneg.writers"), self.writer)
@@ -51,22 +67,70 @@ FORMATS = {
             writer="FlagEmbeddingWriter",
             reader="read_flagembedding",
         ),
+        *(
+            Format(
+                name=name,
+                extension="parquet",
+                description=(
+                    "parquet, sentence-transformers' n-tuple: `ANCHOR`, `POSITIVE`, `negative_1` .. `negative_N` "
+                    "(strings){scores}; one row per positive, only queries with N negatives"
+                ),
+                writer="NTupleWriter",
+                reader="read_n_tuple",
+                full_rows=True,
+                one_positive=True,
+            )
+            for name in ("sentence-transformers", "n-tuple")
+        ),
         Format(
-            name="sentence-transformers",
+            name="triplet",
             extension="parquet",
             description=(
-                "parquet: `anchor`, `positive`, `negative_1` .. `negative_N` (strings){scores}; one row per positive"
+                "parquet, sentence-transformers' triplet: `ANCHOR`, `POSITIVE`, `negative` (strings){scores}; "
+                "one row per positive and negative"
             ),
-            writer="SentenceTransformersWriter",
-            reader="read_sentence_transformers",
+            writer="TripletWriter",
+            reader="read_triplet",
+            one_positive=True,
+        ),
+        Format(
+            name="labeled-pair",
+            extension="parquet",
+            description=(
+                "parquet, sentence-transformers' labeled-pair: `ANCHOR`, `POSITIVE` (a positive or a negative, "
+                "string) and `label` (1 or 0, int64){scores}; a query's positives first, then its negatives"
+            ),
+            writer="LabeledPairWriter",
+            reader="read_labeled_pair",
+            one_positive=True,
+        ),
+        Format(
+            name="labeled-list",
+            extension="parquet",
+            description=(
+                "parquet, sentence-transformers' labeled-list: `ANCHOR` (string), `POSITIVE` (list: the positive, "
+                "then the negatives) and `labels` (`[1, 0, ...]`, int64){scores}; one row per positive"
+            ),
+            writer="LabeledListWriter",
+            reader="read_labeled_list",
+            one_positive=True,
         ),
     )
 }
 
+# what output_scores adds, per parquet format (the JSON formats add `score` fields)
+PARQUET_SCORES = {
+    "NTupleWriter": "`scores` (`[positive, negative_1, ...]`, float64)",
+    "TripletWriter": "`scores` (`[positive, negative]`, float64)",
+    "LabeledPairWriter": "`score` (float64) in place of `label`",
+    "LabeledListWriter": "`scores` (float64) in place of `labels`",
+}
 
-def open_writer(path, fmt: str, num_negatives: int, with_scores: bool):
-    """An atomic writer of ``fmt`` at ``path`` (:class:`hardneg.writers.Writer`)."""
-    return FORMATS[fmt].writer_class()(path, num_negatives, with_scores)
+
+def open_writer(path, fmt: str, num_negatives: int, with_scores: bool, columns=("anchor", "positive")):
+    """An atomic writer of ``fmt`` at ``path`` (:class:`hardneg.writers.Writer`);
+    ``columns``: the parquet formats' anchor and positive column names."""
+    return FORMATS[fmt].writer_class()(path, num_negatives, with_scores, columns)
 
 
 def read_mined(path, fmt: str):

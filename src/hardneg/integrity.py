@@ -107,14 +107,19 @@ def verify(files, stats_files, *, dataset: str, logger=None) -> None:
 
 
 def write_table_fingerprints(rule: str, dataset: str, outputs) -> None:
-    """``outputs.stats`` of a job that wrote ``outputs.candidates`` and
-    ``outputs.positive_scores`` (merge, rescore): their fingerprints."""
-    tables = [outputs.candidates, outputs.positive_scores]
+    """``outputs.stats`` of a job that wrote ``outputs.candidates``,
+    ``outputs.positive_scores`` and ``outputs.given_scores`` (merge, rescore): their
+    fingerprints."""
+    tables = [outputs.candidates, outputs.positive_scores, outputs.given_scores]
     write_json(outputs.stats, {"cache": fingerprints(rule, dataset, {p: row_count(p) for p in tables})})
 
 
 def verify_tables(inputs, dataset: str, logger=None) -> None:
-    """Check ``inputs.candidates`` and ``inputs.positive_scores`` against ``inputs.cache_stats``."""
+    """Check ``inputs.candidates``, ``inputs.positive_scores`` (and ``inputs.given_scores``,
+    where the job reads it) against ``inputs.cache_stats``."""
     stats = inputs.cache_stats
     stats = [stats] if isinstance(stats, str | os.PathLike) else list(stats)
-    verify([inputs.candidates, inputs.positive_scores], stats, dataset=dataset, logger=logger)
+    tables = [inputs.candidates, inputs.positive_scores]
+    if getattr(inputs, "given_scores", None):
+        tables.append(inputs.given_scores)
+    verify(tables, stats, dataset=dataset, logger=logger)

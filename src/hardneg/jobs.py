@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
 
+from .columns import TableColumns
 from .options import CrossEncoderOptions, EmbedOptions, EvaluateOptions, MiningOptions, ModelOptions, SearchOptions
 
 job = dataclass(frozen=True, kw_only=True)
@@ -46,15 +47,18 @@ class DownloadJob:
     source: str  # datasets.NAME.source (hf:// or https://)
     md5: str | None
     sha256: str | None
+    split: str | None = None  # a hub repo's split (hardneg.hub)
+    subset: str | None = None
 
 
 @job
 class PrepareJob:
     dataset: str
-    format: str  # pairs | medmcqa | beir
+    format: str  # pairs | medmcqa | beir | table
     max_rows: int | None
     max_bad_rows: int  # the dataset's, else prepare.max_bad_rows
     qrels_split: str
+    columns: TableColumns | None = None  # table: the columns named in the config
 
 
 @job
@@ -104,6 +108,7 @@ class MineJob:
     dataset: str  # for messages and mine_stats.json
     mining: MiningOptions
     judge: Judge | None = None  # only when a cross-encoder rescored the candidates
+    columns: tuple = ("anchor", "positive")  # the parquet shapes' first two columns
 
 
 @job
@@ -116,6 +121,7 @@ class CardJob:
     model: dict  # the model block
     search: dict  # topk, index (and nlist, nprobe for ivf)
     mining: dict  # the dataset's effective mining options
+    columns: tuple = ("anchor", "positive")  # the parquet shapes' first two columns
 
 
 @job

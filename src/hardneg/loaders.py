@@ -1,5 +1,5 @@
-"""Streaming loaders of the ``pairs`` and ``medmcqa`` formats (``beir``: hardneg.beir), and
-the bad-row accounting all three share.
+"""Streaming loaders of the ``pairs`` and ``medmcqa`` formats (``beir``: hardneg.beir;
+``table``: hardneg.tables), and the bad-row accounting they share.
 
 Loaders yield plain Python records and never hold a whole file in memory. Bad rows go
 through :class:`BadRows`, which raises an :class:`InputError` naming the file and the
@@ -54,6 +54,7 @@ class PairRow:
     index: int  # 0-based row/line index in the raw file, used for the query id
     query: str
     positives: list[tuple[str, str]]
+    negatives: list[tuple[str, str]] = field(default_factory=list)  # the data's own (table format)
 
 
 def is_blank(s) -> bool:

@@ -41,7 +41,8 @@ def merge_shards(shard_ids, shard_scores, out_candidates, *, topk: int, chunk: i
 
 
 def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int = 65536, twins=None) -> None:
-    """Score every (query, positive) pair with the same vectors, exactly as candidates."""
+    """Score every (query, passage) pair of ``qrels_path`` (the positives, or the given
+    negatives) with the same vectors, exactly as candidates."""
     qm = QueryVectors(query_npys, twins, passage_npys)
     pm = qm.passages or ShardedMatrix(passage_npys)
     qrels = pq.read_table(qrels_path)
@@ -57,17 +58,15 @@ def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int =
 
 def run(inputs, outputs, options: MergeJob, logger=None) -> None:
     """``outputs.candidates`` from every shard's ``inputs.ids`` / ``inputs.scores``, and
-    ``outputs.positive_scores`` of every qrel (``inputs.qrels``) with the same vectors."""
+    ``outputs.positive_scores`` of every qrel (``inputs.qrels``) and ``outputs.given_scores``
+    of every given negative (``inputs.negatives``) with the same vectors."""
     o = options.search
     verify([*inputs.queries, *inputs.passages], list(inputs.embed_stats), dataset=options.dataset, logger=logger)
     merge_shards(
         list(inputs.ids), list(inputs.scores), outputs.candidates, topk=o.topk, chunk=o.query_chunk, logger=logger
     )
-    positive_scores(
-        list(inputs.queries),
-        list(inputs.passages),
-        inputs.qrels,
-        outputs.positive_scores,
-        twins=inputs.twins if options.share_twins else None,
-    )
+    for pairs, out in ((inputs.qrels, outputs.positive_scores), (inputs.negatives, outputs.given_scores)):
+        positive_scores(
+            list(inputs.queries), list(inputs.passages), pairs, out, twins=inputs.twins if options.share_twins else None
+        )
     write_table_fingerprints("merge", options.dataset, outputs)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .candidates import QueryRun, iter_query_runs, read_positive_scores
-from .formats import open_writer
+from .formats import FORMATS, open_writer
 from .integrity import verify_tables
 from .io import Progress, write_json
 from .jobs import Judge, MineJob
@@ -35,6 +35,7 @@ from .writers import Record, Writer
 
 TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
 JUDGED = REASONS.index("judged_positive") + 1  # its reason code
+GIVEN_RANK = -1  # the rank written for a negative the data gives (it was not searched for)
 
 
 class Miner:
@@ -77,19 +78,35 @@ class Miner:
         self.similarity = None
         if opts.max_positive_similarity is not None:
             self.similarity = PositiveSimilarity(list(inputs.passage_vectors), self.pos_p, self.pos_starts)
+        self._given(inputs, gp_of=self.group)
         low = np.full(n_groups, np.inf)
         np.minimum.at(low, gp, self.pos_s)
         self.margin = np.where(np.isfinite(low), low, np.nan)[self.group]
 
         # The sentence-transformers n-tuple has fixed negative_1..n columns, so (as in its
         # own n-tuple output) only queries with a full set of negatives are written.
-        self.min_negatives = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
+        self.min_negatives = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
         self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
         # evaluate's training rows: the held-out queries (hardneg.holdout) are never written
         exclude = getattr(inputs, "exclude", None)
         self.held = None if exclude is None else np.load(exclude).astype(bool)
         if self.held is not None and len(self.held) != self.n_queries:
             raise ValueError(f"{exclude}: {len(self.held)} rows for {self.n_queries} queries (stale hold-out?)")
+
+    def _given(self, inputs, gp_of: np.ndarray) -> None:
+        """The negatives the data gives (prepare's negatives, scored like the positives):
+        written first, counted in ``num_negatives``, and removed from the candidates of
+        their query's group by id and by text."""
+        path = getattr(inputs, "given_scores", None)
+        self.giv_q, self.giv_p, self.giv_s = read_positive_scores(path) if path else (np.zeros(0, np.int64),) * 3
+        self.n_given = None
+        if not len(self.giv_q):
+            return
+        self.giv_starts = group_starts(self.giv_q, self.n_queries)
+        self.n_given = np.diff(self.giv_starts)
+        g = gp_of[self.giv_q]
+        self.given_id_keys = np.unique(g * max(self.n_passages, 1) + self.giv_p)
+        self.given_text_keys = np.unique(g * self.n_texts + self.text_id[self.giv_p])
 
     def candidate_arrays(self, run: QueryRun, q0: int) -> CandidateArrays:
         """What selection decides on, for the candidates of queries starting at ``q0``."""
@@ -106,6 +123,9 @@ class Miner:
             extra["judged"] = ~np.isnan(margin) & (
                 run.score.astype(np.float64) >= margin - self.judge.false_negative_margin
             )
+        if self.n_given is not None:
+            g_id = in_sorted(self.given_id_keys, g * max(self.n_passages, 1) + pi)
+            extra["given"] = g_id | in_sorted(self.given_text_keys, g * self.n_texts + self.text_id[pi])
         return CandidateArrays(
             **extra,
             cq=qi - q0,
@@ -127,13 +147,15 @@ class Miner:
             self.stats.counts["queries_held_out"] += int(nq - mined.sum())
             run = run.take(np.flatnonzero(mined[run.query_idx - q0]))
         c = self.candidate_arrays(run, q0)
-        chosen, reason = _select(c, nq, self.opts, self.judge.false_negatives if self.judge else "keep")
+        given = np.zeros(nq, dtype=np.int64) if self.n_given is None else self.n_given[q0:q1]
+        quota = None if self.n_given is None else np.maximum(self.opts.num_negatives - given, 0)
+        chosen, reason = _select(c, nq, self.opts, self.judge.false_negatives if self.judge else "keep", quota)
         self.stats.add_candidates(count_reasons(reason), run.score)
         if self.judge is not None:
             self.stats.add_judged(c.judged, self._judgeable(c))
         n_chosen = np.bincount(c.cq[chosen], minlength=nq)
-        written = (n_chosen >= self.min_negatives) & mined
-        self.stats.add_chosen(n_chosen[mined], self.opts.num_negatives, written[mined])
+        written = (n_chosen + given >= self.min_negatives) & mined
+        self.stats.add_chosen(n_chosen[mined], self.opts.num_negatives, written[mined], given[mined])
         chosen = chosen[written[c.cq[chosen]]]  # only written queries' negatives
         self.stats.add_written(run.score[chosen], run.rank[chosen])
         relabel = np.zeros(0, dtype=np.int64)
@@ -159,15 +181,22 @@ class Miner:
         n_pos = self.pos_starts[wq + 1] - self.pos_starts[wq]
         first = np.repeat(self.pos_starts[wq] - (np.cumsum(n_pos) - n_pos), n_pos)
         pos_rows = (first + np.arange(int(n_pos.sum()))).astype(np.int64)
+        giv_rows = self._given_rows(wq)
         need, inverse = np.unique(
-            np.concatenate([run.passage_idx[chosen], self.pos_p[pos_rows], run.passage_idx[relabel]]),
+            np.concatenate(
+                [run.passage_idx[chosen], self.pos_p[pos_rows], run.passage_idx[relabel], self.giv_p[giv_rows]]
+            ),
             return_inverse=True,
         )
         got = self.passages.take(need)
         frags = writer.fragments(got["docid"], got["title"], got["text"])
         neg_frag = inverse[: len(chosen)].tolist()
         pos_frag = inverse[len(chosen) : len(chosen) + len(pos_rows)].tolist()
-        add_frag = inverse[len(chosen) + len(pos_rows) :].tolist()
+        add_frag = inverse[len(chosen) + len(pos_rows) : len(chosen) + len(pos_rows) + len(relabel)].tolist()
+        giv_frag = inverse[len(chosen) + len(pos_rows) + len(relabel) :].tolist()
+        giv_scores = self.giv_s[giv_rows].tolist()
+        n_giv = np.zeros(len(wq), dtype=np.int64) if self.n_given is None else self.n_given[wq]
+        giv_bounds = np.r_[0, np.cumsum(n_giv)].tolist()
         qtab = self.queries.slice(q0, q1)
         neg_bounds = np.searchsorted(cq, np.r_[wq - q0, q1 - q0]).tolist()
         add_bounds = np.searchsorted(rq, np.r_[wq - q0, q1 - q0]).tolist()
@@ -179,19 +208,28 @@ class Miner:
             ra, rb = add_bounds[j], add_bounds[j + 1]
             npos = int(n_pos[j])
             local = q - q0
+            ga, gb = giv_bounds[j], giv_bounds[j + 1]
             writer.add(
                 Record(
                     qtab["query_id"][local],
                     qtab["text"][local],
                     [frags[i] for i in pos_frag[k : k + npos] + add_frag[ra:rb]],
                     pos_scores[k : k + npos] + add_scores[ra:rb],
-                    [frags[i] for i in neg_frag[a:b]],
-                    neg_scores[a:b],
-                    neg_ranks[a:b],
+                    [frags[i] for i in giv_frag[ga:gb] + neg_frag[a:b]],
+                    giv_scores[ga:gb] + neg_scores[a:b],
+                    [GIVEN_RANK] * (gb - ga) + neg_ranks[a:b],
                 )
             )
             k += npos
         writer.flush()
+
+    def _given_rows(self, wq: np.ndarray) -> np.ndarray:
+        """Rows of the given-negative table of queries ``wq``, query by query."""
+        if self.n_given is None:
+            return np.zeros(0, dtype=np.int64)
+        n = self.n_given[wq]
+        first = np.repeat(self.giv_starts[wq] - (np.cumsum(n) - n), n)
+        return (first + np.arange(int(n.sum()))).astype(np.int64)
 
     def run(self, candidates_path, writer: Writer) -> None:
         """Every query in order: runs of whole queries from the candidate table (queries
@@ -221,7 +259,7 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
     out_path = Path(outputs.mined)
     with scratch_dir(out_path) as tmpdir:
         miner = Miner(inputs, opts, tmpdir, logger, options.judge)
-        writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores)
+        writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores, options.columns)
         try:
             miner.run(inputs.candidates, writer)
         except BaseException as exc:

@@ -105,12 +105,16 @@ class MineStats:
         self.counts["candidates_considered"] += len(scores)
         self.hist["candidates"].add(scores)
 
-    def add_chosen(self, n_chosen: np.ndarray, num_negatives: int, written: np.ndarray) -> None:
-        """Negatives chosen per query, and which queries have enough to be written."""
+    def add_chosen(self, n_chosen: np.ndarray, num_negatives: int, written: np.ndarray, given: np.ndarray) -> None:
+        """Negatives chosen per query (and given by the data), and which queries have
+        enough to be written."""
         self.counts["negatives_kept"] += int(n_chosen.sum())
-        self.per_query.update(n_chosen.tolist())
-        self.counts["queries_short"] += int((n_chosen < num_negatives).sum())
-        self.counts["queries_without_negatives"] += int((n_chosen == 0).sum())
+        total = n_chosen + given
+        if given.any():
+            self.counts["given_negatives"] += int(given.sum())
+        self.per_query.update(total.tolist())
+        self.counts["queries_short"] += int((total < num_negatives).sum())
+        self.counts["queries_without_negatives"] += int((total == 0).sum())
         self.counts["queries_dropped"] += int((~written).sum())
         self.counts["queries_written"] += int(written.sum())
 
@@ -150,6 +154,7 @@ class MineStats:
             "candidates_considered": c["candidates_considered"],
             "negatives_kept": c["negatives_kept"],
             "negatives_written": c["negatives_written"],
+            **({"given_negatives": c["given_negatives"]} if "given_negatives" in c else {}),
             "removed": {r: int(self.removed[i + 1]) for i, r in enumerate(self.reasons)},
             "positive_scores": quantiles(self.pos_scores),
             "negative_scores": self.hist["negatives"].summary(),

@@ -165,14 +165,31 @@ class PrepareOptions:
 class DatasetOptions:
     """``datasets.NAME:`` one dataset."""
 
-    format: str = required("`pairs`, `medmcqa` or `beir`")
-    source: str = required("`hf://datasets/OWNER/NAME@REV/PATH`, an `https://` URL, a local path or `file://` URL")
+    format: str = required("`pairs`, `medmcqa`, `beir` or `table` (files with named columns)")
+    source: str = required(
+        "`hf://datasets/OWNER/NAME@REV/PATH`, an `https://` URL, a local path or `file://` URL; "
+        "`table`: also a folder, a glob, or a hub repo `hf://datasets/OWNER/NAME@REV` with `split:`"
+    )
     md5: str | None = option(None, "checksum of an http download")
     sha256: str | None = option(None, "checksum of an http download")
     max_rows: int | None = option(None, "read at most this many lines or rows")
     max_bad_rows: int | None = option(None, "per-dataset `prepare.max_bad_rows`")
     shards: int = option(1, "passage and query shards, i.e. embed and search jobs")
     qrels_split: str = option("train", "BeIR qrels file to mine (`qrels/{split}.tsv`)")
+    split: str | None = option(
+        None, "`table` from a hub repo: the split to mine (every data file of it, as `datasets` finds them)"
+    )
+    subset: str | None = option(None, "`table` from a hub repo: the subset (a `configs:` name in its README)")
+    query_column: str | None = option(None, "`table`: the query column (none: the first column)")
+    positive_column: str | None = option(
+        None, "`table`: the positive column, a string or a list of strings per row (none: the second column)"
+    )
+    title_column: str | None = option(None, "`table`: the positives' title column (none: no titles)")
+    negative_columns: tuple = option(
+        (),
+        "`table`: columns of negatives the data has (a string or a list each): written first, counted in "
+        "`num_negatives`, never mined again",
+    )
     mining: dict | None = option(None, "per-dataset mining overrides (a `preset:` here starts over from it)")
 
 
@@ -205,7 +222,11 @@ class MiningOptions:
     relative_margin: float | None = option(None, "keep a negative only if `score <= pos - abs(pos) * relative_margin`")
     max_score: float | None = option(None, "drop negatives scoring above this")
     min_score: float | None = option(None, "drop negatives scoring below this")
-    output_format: str = option("tevatron", "`tevatron`, `flagembedding` or `sentence-transformers` (parquet)")
+    output_format: str = option(
+        "tevatron",
+        "`tevatron` or `flagembedding` (JSON lines); `triplet`, `n-tuple` (also called `sentence-transformers`), "
+        "`labeled-pair` or `labeled-list` (parquet, as `mine_hard_negatives` writes them)",
+    )
     output_scores: bool = option(False, "add `score` (and `rank` for negatives) to each passage")
 
 

@@ -11,11 +11,14 @@ Imported while the DAG is built, so it imports nothing heavy.
 
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from . import jobs
+from .columns import check_table_keys, is_glob, table_columns
+from .formats import FORMATS
 from .memory import eval_mem_mb, model_size_mb
 from .models import model_problem
 from .options import (
@@ -87,7 +90,7 @@ TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg
 def _training_rows(opts: MiningOptions) -> MiningOptions:
     """The options that mine a variant's training rows: tevatron rows (the trainer reads
     them), and the sentence-transformers format's rule of full rows kept."""
-    full = opts.num_negatives if opts.output_format == "sentence-transformers" else opts.min_negatives
+    full = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
     return replace(opts, output_format=TRAINING_FORMAT, output_scores=False, min_negatives=full)
 
 
@@ -159,6 +162,7 @@ class Plan:
                 sources[name] = parse_source(datasets[name].source)
             except ValueError as exc:
                 raise ConfigError(f"{where}.source: {exc}") from None
+            check_table_keys(datasets[name], where)
         variants = {
             name: evaluation_variants(blocks["evaluate"], m, blocks["search"].topk) for name, m in mining.items()
         }
@@ -181,10 +185,10 @@ class Plan:
                 )
         if self.judge and self.judge.false_negatives == "relabel":
             for name, opts in self.mining.items():
-                if opts.output_format == "sentence-transformers":
+                if FORMATS[opts.output_format].one_positive:
                     raise ConfigError(
                         "cross_encoder.false_negatives is relabel, which adds judged negatives to the row's "
-                        f"positives, but datasets.{name} writes the sentence-transformers format (one positive per "
+                        f"positives, but datasets.{name} writes the {opts.output_format} format (one positive per "
                         "row): use false_negatives: drop, or output_format tevatron or flagembedding"
                     )
 
@@ -192,7 +196,10 @@ class Plan:
         """What the config names on this machine: every local source exists (relative to
         the working directory), and every model can be loaded (:func:`model_problem`)."""
         for name, src in self.sources.items():
-            if src.kind == "local" and not Path(src.path).expanduser().exists():
+            if src.kind == "local" and is_glob(src.path):
+                if not self.local_files(name):
+                    raise ConfigError(f"datasets.{name}.source: the glob {src.path} matches no file (in {Path.cwd()})")
+            elif src.kind == "local" and not Path(src.path).expanduser().exists():
                 raise ConfigError(
                     f"datasets.{name}.source: {src.path} does not exist (relative to {Path.cwd()}); "
                     "fix the path, or give a URL"
@@ -222,6 +229,13 @@ class Plan:
     @property
     def embed_key(self) -> str:
         return embed_cache_key(self.model, self.embed)
+
+    def local_files(self, dataset: str):
+        """What a local source's prepare job reads: the path, or a glob's matches (sorted)."""
+        path = self.sources[dataset].path
+        if not is_glob(path):
+            return path
+        return sorted(p for p in glob.glob(str(Path(path).expanduser()), recursive=True) if Path(p).is_file())
 
     def max_bad_rows(self, dataset: str) -> int:
         own = self.datasets[dataset].max_bad_rows
@@ -253,7 +267,9 @@ class Plan:
 
     def _download(self, dataset, **_):
         ds = self.datasets[dataset]
-        return jobs.DownloadJob(dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256)
+        return jobs.DownloadJob(
+            dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256, split=ds.split, subset=ds.subset
+        )
 
     def _prepare(self, dataset, **_):
         ds = self.datasets[dataset]
@@ -263,6 +279,7 @@ class Plan:
             max_rows=ds.max_rows,
             max_bad_rows=self.max_bad_rows(dataset),
             qrels_split=ds.qrels_split,
+            columns=table_columns(ds) if ds.format == "table" else None,
         )
 
     def _embed(self, dataset, n, shard, **_):
@@ -286,8 +303,16 @@ class Plan:
     def _rescore(self, dataset, **_):
         return jobs.RescoreJob(dataset=dataset, cross_encoder=self.cross_encoder)
 
+    def output_columns(self, dataset: str) -> tuple:
+        """The parquet shapes' first two column names: a table's query and positive
+        columns where the config names them, else ``anchor`` and ``positive``."""
+        ds = self.datasets[dataset]
+        return (ds.query_column or "anchor", ds.positive_column or "positive")
+
     def _mine(self, dataset, **_):
-        return jobs.MineJob(dataset=dataset, mining=self.mining[dataset], judge=self.judge)
+        return jobs.MineJob(
+            dataset=dataset, mining=self.mining[dataset], judge=self.judge, columns=self.output_columns(dataset)
+        )
 
     def _eval_mine(self, dataset, variant, **_):
         return jobs.MineJob(dataset=dataset, mining=self.variants[dataset][variant], judge=self.judge)
@@ -305,6 +330,7 @@ class Plan:
                 **({"nlist": s.nlist, "nprobe": s.nprobe} if s.index == "ivf" else {}),
             },
             mining=asdict(self.mining[dataset]),
+            columns=self.output_columns(dataset),
         )
 
     def _plots(self, dataset, **_):

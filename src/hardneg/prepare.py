@@ -4,7 +4,10 @@ Tables (row order is meaningful and stable):
 - queries.parquet: ``query_id`` (str), ``text`` (str), in input order;
 - passages.parquet: ``docid`` (str), ``title`` (str), ``text`` (str);
 - qrels.parquet: ``query_idx``, ``passage_idx`` (int64 row numbers into the two tables
-  above), grouped by query in input order, positives in their input order.
+  above), grouped by query in input order, positives in their input order;
+- negatives.parquet: the same columns, the negatives the data gives (``table`` format's
+  ``negative_columns``; empty for the other formats), in their input order. They are
+  passages too, so they are embedded and searched like the positives.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .beir import BeirSource
 from .io import InputError, Progress, atomic_path, write_json
 from .jobs import PrepareJob
 from .loaders import BadRows, PairRow, iter_medmcqa, iter_pairs
+from .tables import iter_table
 from .texts import passage_text, table_hashes, text_hashes
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
@@ -63,18 +67,19 @@ class TableWriter:
 
 
 class Tables:
-    """The three output tables of one dataset, committed together or not at all."""
+    """The four output tables of one dataset, committed together or not at all."""
 
-    def __init__(self, queries, passages, qrels):
+    def __init__(self, queries, passages, qrels, negatives):
         self.queries = TableWriter(queries, QUERY_SCHEMA)
         self.passages = TableWriter(passages, PASSAGE_SCHEMA)
         self.qrels = TableWriter(qrels, QREL_SCHEMA)
+        self.negatives = TableWriter(negatives, QREL_SCHEMA)
 
     def __enter__(self):
         return self
 
     def __exit__(self, typ, exc, tb):
-        for w in (self.queries, self.passages, self.qrels):
+        for w in (self.queries, self.passages, self.qrels, self.negatives):
             if exc is None:
                 w.close()
             else:
@@ -83,18 +88,19 @@ class Tables:
 
 
 def _passage_keys(rows: list[PairRow]) -> list[int]:
-    """A 128-bit key of each positive's ``title + text`` of ``rows``, in order (one
-    ``text_hashes`` call per batch)."""
-    h = text_hashes([f"{title}\x1f{text}" for row in rows for title, text in row.positives])
+    """A 128-bit key of each positive's, then each given negative's ``title + text`` of
+    ``rows``, row by row (one ``text_hashes`` call per batch)."""
+    h = text_hashes([f"{title}\x1f{text}" for row in rows for title, text in (*row.positives, *row.negatives)])
     return [(int(a) << 64) | int(b) for a, b in h.tolist()]
 
 
 def build_pair_tables(rows: Iterable[PairRow], tables: Tables, batch_rows: int = 8192) -> Counter:
     """Write tables for pair-like data (``pairs``, ``medmcqa``).
 
-    The corpus is the set of all positives, deduplicated by exact ``title + text``
-    (first copy wins, docid = that copy's row index). Queries are not deduplicated;
-    query ids are ``train-<line index>``.
+    The corpus is the set of all positives and given negatives, deduplicated by exact
+    ``title + text`` (first copy wins, docid = that copy's row index). Queries are not
+    deduplicated; query ids are ``train-<line index>``. A given negative that is also a
+    positive of its row, or given twice, is left out and counted.
     """
     seen: dict[int, int] = {}
     counts: Counter = Counter()
@@ -110,16 +116,31 @@ def _add_pair_row(row: PairRow, keys, seen: dict, tables: Tables, counts: Counte
     qidx = tables.queries.append(f"train-{row.index}", row.query)
     mine: set[int] = set()
     for title, text in row.positives:
-        key = next(keys)
-        pidx = seen.get(key)
-        if pidx is None:
-            pidx = tables.passages.append(str(tables.passages.rows), title, text)
-            seen[key] = pidx
+        pidx = _passage(next(keys), title, text, seen, tables)
         if pidx in mine:
             counts["duplicate_positive_in_row"] += 1
             continue
         mine.add(pidx)
         tables.qrels.append(qidx, pidx)
+    given: set[int] = set()
+    for title, text in row.negatives:
+        pidx = _passage(next(keys), title, text, seen, tables)
+        if pidx in mine:
+            counts["given_negative_is_a_positive"] += 1
+        elif pidx in given:
+            counts["duplicate_given_negative_in_row"] += 1
+        else:
+            given.add(pidx)
+            tables.negatives.append(qidx, pidx)
+
+
+def _passage(key: int, title: str, text: str, seen: dict, tables: Tables) -> int:
+    """The passage row of ``title + text`` (by its key), written on first sight."""
+    pidx = seen.get(key)
+    if pidx is None:
+        pidx = tables.passages.append(str(tables.passages.rows), title, text)
+        seen[key] = pidx
+    return pidx
 
 
 def build_beir_tables(src: BeirSource, tables: Tables, bad: BadRows, logger=None) -> Counter:
@@ -234,6 +255,11 @@ def beir_accounting(src: BeirSource, counts: Counter, bad: BadRows, tables: Tabl
     }
 
 
+def table_accounting(files: dict, bad: BadRows) -> dict:
+    """{file: {read, kept, dropped, bad}} of a table source's files."""
+    return {f: _tally(t["read"], t["kept"], t["dropped"], bad.by_file[f]) for f, t in files.items()}
+
+
 def check_accounting(accounting: dict) -> None:
     """Every row read is kept, dropped or bad; anything else is a bug in the loaders."""
     for file, t in accounting.items():
@@ -271,13 +297,21 @@ def write_twins(out_path, twins: np.ndarray) -> None:
 
 def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
     """Run the loader of the dataset's format on ``inputs.raw``; write ``outputs.queries``,
-    ``passages``, ``qrels`` (parquet), ``twins`` (query_twins.npy) and ``stats``."""
+    ``passages``, ``qrels``, ``negatives`` (parquet), ``twins`` (query_twins.npy) and
+    ``stats``. ``inputs.raw``: a file or folder, or (table format) a list of them."""
     fmt, raw_path, dataset, max_rows = options.format, inputs.raw, options.dataset, options.max_rows
     bad = BadRows(cap=options.max_bad_rows)
     dropped: Counter = Counter()
     progress = Progress(logger, f"{dataset}: prepare", total=max_rows, unit="rows")
-    with Tables(outputs.queries, outputs.passages, outputs.qrels) as tables:
-        if fmt == "pairs":
+    with Tables(outputs.queries, outputs.passages, outputs.qrels, outputs.negatives) as tables:
+        if fmt == "table":
+            files: dict = {}
+            raw = list(raw_path) if isinstance(raw_path, list | tuple) else raw_path
+            extra = build_pair_tables(iter_table(raw, options.columns, bad, files, max_rows, progress), tables)
+            accounting = table_accounting(files, bad)
+            dropped["rows_read"] = sum(t["read"] for t in files.values())
+            dropped["blank_line"] += sum(t["dropped"] for t in files.values())
+        elif fmt == "pairs":
             extra = build_pair_tables(iter_pairs(raw_path, bad, dropped, max_rows, progress), tables)
             accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
         elif fmt == "medmcqa":
@@ -291,7 +325,7 @@ def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
                 dropped["blank_line"] += sum(src.blank.values())
             accounting = beir_accounting(src, extra, bad, tables)
         else:
-            raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa or beir)")
+            raise InputError(f"dataset {dataset}: unknown format {fmt!r} (use pairs, medmcqa, beir or table)")
         if tables.queries.rows == 0:
             raise InputError(
                 f"dataset {dataset}: {raw_path} yields no query with a positive after filtering "
@@ -300,11 +334,12 @@ def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
         stats = {
             "dataset": dataset,
             "format": fmt,
-            "source": str(raw_path),
+            "source": ", ".join(map(str, raw_path)) if isinstance(raw_path, list | tuple) else str(raw_path),
             "rows_read": dropped.pop("rows_read", 0) or extra.get("queries_in_file", 0),
             "queries": tables.queries.rows,
             "passages": tables.passages.rows,
             "qrels": tables.qrels.rows,
+            **({"given_negatives": tables.negatives.rows} if fmt == "table" else {}),
             "dropped": dict(sorted(dropped.items())),
             "bad_rows_skipped": dict(sorted(bad.counts.items())),
             "bad_row_examples": bad.examples,

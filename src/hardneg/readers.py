@@ -38,14 +38,61 @@ def read_flagembedding(path) -> Iterator[MinedRow]:
         yield MinedRow(r["query"], r["pos"], r["neg"])
 
 
-def read_sentence_transformers(path) -> Iterator[MinedRow]:
+def _parquet_rows(path) -> Iterator[tuple]:
+    """Each row of a mined parquet file as a tuple, in column order (anchor first)."""
     import pyarrow.parquet as pq
 
     for batch in pq.ParquetFile(path).iter_batches():
-        cols = batch.to_pydict()
-        negs = sorted((c for c in cols if c.startswith("negative_")), key=lambda c: int(c.split("_")[1]))
-        for i, q in enumerate(cols["anchor"]):
-            yield MinedRow(q, [cols["positive"][i]], [cols[c][i] for c in negs])
+        yield from zip(*batch.to_pydict().values(), strict=True)
+
+
+def _columns(path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).schema_arrow.names
+
+
+def read_n_tuple(path) -> Iterator[MinedRow]:
+    names = _columns(path)
+    negs = [i for i, c in enumerate(names) if c.startswith("negative_")]
+    for row in _parquet_rows(path):
+        yield MinedRow(row[0], [row[1]], [row[i] for i in negs])
+
+
+def _runs(rows, key) -> Iterator[list]:
+    """Runs of consecutive rows with the same ``key(row)``."""
+    run, last = [], object()
+    for row in rows:
+        k = key(row)
+        if run and k != last:
+            yield run
+            run = []
+        run.append(row)
+        last = k
+    if run:
+        yield run
+
+
+def read_triplet(path) -> Iterator[MinedRow]:
+    """One row per (anchor, positive): the run of its triplets' negatives."""
+    for run in _runs(_parquet_rows(path), lambda r: (r[0], r[1])):
+        yield MinedRow(run[0][0], [run[0][1]], [r[2] for r in run])
+
+
+def read_labeled_pair(path) -> Iterator[MinedRow]:
+    """One row per anchor: label 1 rows are its positives, label 0 its negatives. With
+    scores there is no label column: each anchor's first row is taken as its positive."""
+    labeled = _columns(path)[2] == "label"
+    for run in _runs(_parquet_rows(path), lambda r: r[0]):
+        if labeled:
+            yield MinedRow(run[0][0], [r[1] for r in run if r[2] == 1], [r[1] for r in run if r[2] != 1])
+        else:
+            yield MinedRow(run[0][0], [run[0][1]], [r[1] for r in run[1:]])
+
+
+def read_labeled_list(path) -> Iterator[MinedRow]:
+    for anchor, texts, _labels in _parquet_rows(path):
+        yield MinedRow(anchor, texts[:1], texts[1:])
 
 
 def count_lines(path) -> int:

@@ -58,8 +58,8 @@ class PairScorer:
 
 
 def run(inputs, outputs, job: RescoreJob, logger=None) -> None:
-    """``outputs.candidates`` (re-ranked) and ``outputs.positive_scores``, both scored by
-    the cross-encoder, from merge's ``inputs.candidates`` and ``inputs.positive_scores``."""
+    """``outputs.candidates`` (re-ranked), ``outputs.positive_scores`` and
+    ``outputs.given_scores``, scored by the cross-encoder, from merge's."""
     options = job.cross_encoder
     verify_tables(inputs, job.dataset, logger)
     model = load_cross_encoder(options)
@@ -77,8 +77,11 @@ def run(inputs, outputs, job: RescoreJob, logger=None) -> None:
                 w.write_table(QueryRun(qi, ranks_within(qi), pi, scores).table(), row_group_size=max(1, len(qi)))
                 if logger:
                     logger.info("rescored run %d (of about %d row groups, %d pairs)", i + 1, n_groups, len(qi))
-        pos = pq.read_table(inputs.positive_scores)
-        pq_i = pos.column("query_idx").to_numpy()
-        pp_i = pos.column("passage_idx").to_numpy()
-        write_positive_scores(outputs.positive_scores, pq_i, pp_i, score(pq_i, pp_i))
+        for pairs, out in (
+            (inputs.positive_scores, outputs.positive_scores),
+            (inputs.given_scores, outputs.given_scores),
+        ):
+            table = pq.read_table(pairs)
+            qi, pi = table.column("query_idx").to_numpy(), table.column("passage_idx").to_numpy()
+            write_positive_scores(out, qi, pi, score(qi, pi))
     write_table_fingerprints("rescore", job.dataset, outputs)

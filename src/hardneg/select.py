@@ -27,6 +27,7 @@ REASONS = (
     "positive_normalized_text",
     "positive_similarity",
     "query_text",
+    "given_negative",
     "judged_positive",
     "absolute_margin",
     "relative_margin",
@@ -100,16 +101,19 @@ class CandidateArrays:
     positive_similarity: np.ndarray | None = None
     # only with a cross-encoder judge: it calls the candidate relevant (hardneg.mine.Judge)
     judged: np.ndarray | None = None
+    # only where the data gives negatives: the candidate is one of its group's given negatives
+    given: np.ndarray | None = None
 
 
 def select_candidates(
-    c: CandidateArrays, n_queries: int, opts: MiningOptions, judge: str = "keep"
+    c: CandidateArrays, n_queries: int, opts: MiningOptions, judge: str = "keep", quota: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Choose negatives for a run of queries at once. Returns ``chosen`` (candidate
     indices, grouped by query, in output order) and ``reason`` (int8 code per candidate:
     0 kept, else 1 + index into REASONS). ``judge`` ``drop`` or ``relabel`` removes the
     candidates ``c.judged`` calls relevant (the miner moves them to the positives for
-    relabel)."""
+    relabel). ``quota``: negatives to mine per query (default ``num_negatives``; fewer
+    where the data gives some)."""
     cq, pos = c.cq, c.rank
     n = len(cq)
     reason = np.zeros(n, dtype=np.int8)
@@ -127,6 +131,8 @@ def select_candidates(
         remove(c.positive_similarity >= opts.max_positive_similarity, "positive_similarity")
     if opts.exclude_query_text:
         remove(c.is_query_text, "query_text")
+    if c.given is not None:
+        remove(c.given, "given_negative")
     if judge in ("drop", "relabel"):
         remove(c.judged, "judged_positive")
     margin = c.margin
@@ -149,17 +155,21 @@ def select_candidates(
 
     pool = np.flatnonzero(reason == 0)
     size = np.bincount(cq[pool], minlength=n_queries)
+    cap = opts.num_negatives if quota is None else quota[cq[pool]]
     if opts.sampling_strategy == "random":
-        # over-full pools: the num_negatives smallest random keys, in key order;
+        # over-full pools: the quota's smallest random keys, in key order;
         # others keep every candidate in rank order (no padding)
-        order_key = np.where(size[cq[pool]] > opts.num_negatives, c.keys[pool], pos[pool].astype(np.uint64))
+        order_key = np.where(size[cq[pool]] > cap, c.keys[pool], pos[pool].astype(np.uint64))
     else:
         order_key = pos[pool].astype(np.uint64)
-    pool = pool[np.lexsort((order_key, cq[pool]))]
+    order = np.lexsort((order_key, cq[pool]))
+    pool = pool[order]
+    if quota is not None:
+        cap = cap[order]
     pstarts = group_starts(cq[pool], n_queries)
     within = np.arange(len(pool)) - pstarts[cq[pool]]
-    reason[pool[within >= opts.num_negatives]] = _CODE["not_sampled"]
-    return pool[within < opts.num_negatives], reason
+    reason[pool[within >= cap]] = _CODE["not_sampled"]
+    return pool[within < cap], reason
 
 
 def count_reasons(reason: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from pathlib import Path
 from .io import atomic_path
 
 HF_RE = re.compile(r"^hf://datasets/(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w./-]+?)/(?P<path>.+)$")
+# a whole repo at a revision: the `table` format reads one split of it (hardneg.hub)
+HF_REPO_RE = re.compile(r"^hf://datasets/(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+)/?$")
 
 
 class DownloadError(RuntimeError):
@@ -29,7 +31,7 @@ class Source:
     url: str
     repo_id: str = ""
     revision: str = ""
-    path: str = ""  # path inside the hub repo, or the local path
+    path: str = ""  # path inside the hub repo ("": the whole repo), or the local path
 
     @property
     def filename(self) -> str:
@@ -42,10 +44,14 @@ class Source:
 def parse_source(source: str) -> Source:
     """Classify a config ``source:`` string. Raises ValueError on a malformed one."""
     if source.startswith("hf://"):
+        m = HF_REPO_RE.match(source)
+        if m:
+            return Source("hf", source, m["repo"], m["rev"], "")
         m = HF_RE.match(source)
         if not m:
             raise ValueError(
-                f"source {source!r}: expected hf://datasets/OWNER/NAME@REVISION/PATH "
+                f"source {source!r}: expected hf://datasets/OWNER/NAME@REVISION/PATH (a file) or "
+                "hf://datasets/OWNER/NAME@REVISION (a repo, with `split:`) "
                 "(the revision pins the file, so cached copies need no network)"
             )
         return Source("hf", source, m["repo"], m["rev"], m["path"])
@@ -91,6 +97,18 @@ def _place(cached: str, dest: str | os.PathLike) -> None:
             shutil.copyfile(cached, tmp)
 
 
+def hf_error(exc: Exception, dataset: str, what: str) -> DownloadError:
+    """One line for a failed hub call: what, the error's first line, and what to do."""
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
+    hint = (
+        "HF_HUB_OFFLINE is set and it is not in the cache; download it once with network"
+        if offline
+        else "no network or the hub is unreachable; set HF_ENDPOINT to a mirror, or pre-download it"
+    )
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    return DownloadError(f"dataset {dataset}: cannot fetch {what} ({type(exc).__name__}: {first_line}); {hint}")
+
+
 def download_hf(src: Source, dest, dataset: str, md5=None, sha256=None) -> None:
     """Fetch a pinned hub file via ``huggingface_hub`` (honours HF_HOME, HF_ENDPOINT,
     HF_HUB_OFFLINE) and place it at ``dest``."""
@@ -105,16 +123,7 @@ def download_hf(src: Source, dest, dataset: str, md5=None, sha256=None) -> None:
             etag_timeout=15,
         )
     except Exception as exc:  # the hub raises many types; all mean "not available"
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
-        hint = (
-            "HF_HUB_OFFLINE is set and the file is not in the cache; pre-download it on a machine with network"
-            if offline
-            else "no network or the hub is unreachable; set HF_ENDPOINT to a mirror, or pre-download it"
-        )
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        raise DownloadError(
-            f"dataset {dataset}: cannot fetch {hf_url(src)} ({type(exc).__name__}: {first_line}); {hint}"
-        ) from None
+        raise hf_error(exc, dataset, hf_url(src)) from None
     verify_checksum(cached, dataset, src.url, md5, sha256)
     _place(cached, dest)
 

@@ -37,8 +37,8 @@ def _score_json(score: float) -> str:
 class Writer:
     """Base: an atomic output file; ``rows`` counts the rows written."""
 
-    def __init__(self, path, num_negatives: int, with_scores: bool):
-        self.n, self.with_scores = num_negatives, with_scores
+    def __init__(self, path, num_negatives: int, with_scores: bool, columns=("anchor", "positive")):
+        self.n, self.with_scores, self.columns = num_negatives, with_scores, tuple(columns)
         self._ctx = atomic_path(path)
         self._tmp = self._ctx.__enter__()
         self.rows = 0
@@ -114,16 +114,15 @@ class FlagEmbeddingWriter(Writer):
         self.rows += 1
 
 
-class SentenceTransformersWriter(Writer):
-    """Parquet n-tuples: ``anchor``, ``positive``, ``negative_1..n``; one row per positive.
-    The miner passes only queries with a full set of negatives in this format."""
+class _ParquetWriter(Writer):
+    """Base of the parquet formats: the columns of ``_fields()``, one batch per run of
+    queries. Passages are their embedded text (``passage_text``)."""
+
+    def _fields(self) -> list:
+        raise NotImplementedError
 
     def _open(self) -> None:
-        names = ["anchor", "positive"] + [f"negative_{i}" for i in range(1, self.n + 1)]
-        schema_fields = [(c, pa.string()) for c in names]
-        if self.with_scores:
-            schema_fields.append(("scores", pa.list_(pa.float64())))
-        self._schema = pa.schema(schema_fields)
+        self._schema = pa.schema(self._fields())
         self._pq = pq.ParquetWriter(self._tmp, self._schema)
         self._cols: dict[str, list] = {c: [] for c in self._schema.names}
 
@@ -133,18 +132,80 @@ class SentenceTransformersWriter(Writer):
     def fragments(self, docids, titles, texts):
         return [passage_text(a, b) for a, b in zip(titles, texts, strict=True)]
 
-    def add(self, rec: Record) -> None:
-        for text, score in zip(rec.positives, rec.positive_scores, strict=True):
-            row = {"anchor": rec.query, "positive": text}
-            for i, t in enumerate(rec.negatives, start=1):
-                row[f"negative_{i}"] = t
-            if self.with_scores:
-                row["scores"] = [round(float(score), 6)] + [round(float(s), 6) for s in rec.negative_scores]
-            for k, v in row.items():
-                self._cols[k].append(v)
-            self.rows += 1
+    def _row(self, *values) -> None:
+        for name, v in zip(self._schema.names, values, strict=True):
+            self._cols[name].append(v)
+        self.rows += 1
 
     def flush(self) -> None:
-        if self._cols["anchor"]:
+        if self.rows and self._cols[self._schema.names[0]]:
             self._pq.write_table(pa.table([self._cols[c] for c in self._schema.names], schema=self._schema))
             self._cols = {c: [] for c in self._schema.names}
+
+
+def _rounded(scores) -> list:
+    return [round(float(s), 6) for s in scores]
+
+
+class TripletWriter(_ParquetWriter):
+    """sentence-transformers' ``triplet``: ``ANCHOR``, ``POSITIVE``, ``negative`` (strings),
+    one row per (positive, negative); ``scores`` ``[positive, negative]``."""
+
+    def _fields(self):
+        a, p = self.columns
+        return [(a, pa.string()), (p, pa.string()), ("negative", pa.string())] + (
+            [("scores", pa.list_(pa.float64()))] if self.with_scores else []
+        )
+
+    def add(self, rec: Record) -> None:
+        for pos, ps in zip(rec.positives, rec.positive_scores, strict=True):
+            for neg, ns in zip(rec.negatives, rec.negative_scores, strict=True):
+                self._row(rec.query, pos, neg, *([_rounded((ps, ns))] if self.with_scores else []))
+
+
+class LabeledPairWriter(_ParquetWriter):
+    """sentence-transformers' ``labeled-pair``: ``ANCHOR``, ``POSITIVE`` (a positive or a
+    negative) and ``label`` (1 or 0, int64), or with scores ``score`` (float64) instead;
+    each query's positives first, then its negatives."""
+
+    def _fields(self):
+        a, p = self.columns
+        last = ("score", pa.float64()) if self.with_scores else ("label", pa.int64())
+        return [(a, pa.string()), (p, pa.string()), last]
+
+    def add(self, rec: Record) -> None:
+        for texts, scores, label in ((rec.positives, rec.positive_scores, 1), (rec.negatives, rec.negative_scores, 0)):
+            for text, score in zip(texts, scores, strict=True):
+                self._row(rec.query, text, round(float(score), 6) if self.with_scores else label)
+
+
+class LabeledListWriter(_ParquetWriter):
+    """sentence-transformers' ``labeled-list``: ``ANCHOR`` (string), ``POSITIVE`` (list: the
+    positive, then the negatives) and ``labels`` (``[1, 0, ...]``, int64), or with scores
+    ``scores`` (float64) instead; one row per positive."""
+
+    def _fields(self):
+        a, p = self.columns
+        last = ("scores", pa.list_(pa.float64())) if self.with_scores else ("labels", pa.list_(pa.int64()))
+        return [(a, pa.string()), (p, pa.list_(pa.string())), last]
+
+    def add(self, rec: Record) -> None:
+        for pos, ps in zip(rec.positives, rec.positive_scores, strict=True):
+            last = _rounded([ps, *rec.negative_scores]) if self.with_scores else [1] + [0] * len(rec.negatives)
+            self._row(rec.query, [pos, *rec.negatives], last)
+
+
+class NTupleWriter(_ParquetWriter):
+    """sentence-transformers' ``n-tuple``: ``ANCHOR``, ``POSITIVE``, ``negative_1..n``
+    (strings), one row per positive; ``scores`` ``[positive, negative_1, ...]``. The miner
+    passes only queries with a full set of negatives in this format."""
+
+    def _fields(self):
+        a, p = self.columns
+        names = [a, p] + [f"negative_{i}" for i in range(1, self.n + 1)]
+        return [(c, pa.string()) for c in names] + ([("scores", pa.list_(pa.float64()))] if self.with_scores else [])
+
+    def add(self, rec: Record) -> None:
+        for text, score in zip(rec.positives, rec.positive_scores, strict=True):
+            scores = [_rounded([score, *rec.negative_scores])] if self.with_scores else []
+            self._row(rec.query, text, *rec.negatives, *scores)

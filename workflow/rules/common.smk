@@ -53,6 +53,7 @@ wildcard_constraints:
     shard=r"\d+",
     filename=r"[^/]+",
     kind="hf|http",
+    split=r"[^/]+",
     ext="jsonl|parquet",
     variant="|".join(re.escape(v) for v in VARIANT_NAMES),
 
@@ -74,7 +75,9 @@ def raw_input(wildcards):
     """The raw file a dataset is prepared from: a download, or a local path in place."""
     src = PLAN.sources[wildcards.dataset]
     if src.kind == "local":
-        return src.path
+        return PLAN.local_files(wildcards.dataset)
+    if src.kind == "hf" and not src.path:  # a hub repo's split: a folder of its files
+        return f"resources/raw/hf-split/{wildcards.dataset}/{DATASETS[wildcards.dataset].split}"
     return f"resources/raw/{src.kind}/{wildcards.dataset}/{src.filename}"
 
 

@@ -21,3 +21,25 @@ rule download:
         **job("download"),
     script:
         "../scripts/download.py"
+
+
+# A hub repo's split: every data file of it at the pinned revision (hardneg.hub), as a
+# folder laid out as in the repo.
+rule download_split:
+    output:
+        directory("resources/raw/hf-split/{dataset}/{split}"),
+    log:
+        "logs/download/hf-split/{dataset}/{split}.log",
+    benchmark:
+        "logs/benchmarks/download/hf-split/{dataset}/{split}.tsv"
+    localrule: True
+    conda:
+        "../envs/download.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=240,
+    params:
+        **job("download"),
+    script:
+        "../scripts/download.py"

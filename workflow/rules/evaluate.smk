@@ -35,6 +35,7 @@ use rule mine as eval_mine with:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        given_scores=scored_candidates("given_negative_scores"),
         cache_stats=scored_candidates("candidates.stats", "json"),
         passage_vectors=near_copy_vectors,
         exclude=rules.holdout.output.exclude,

@@ -8,10 +8,12 @@ rule rescore:
         passages=rules.prepare.output.passages,
         candidates=rules.merge.output.candidates,
         positive_scores=rules.merge.output.positive_scores,
+        given_scores=rules.merge.output.given_scores,
         cache_stats=rules.merge.output.stats,
     output:
         candidates=f"{RESCORE_DIR}/candidates.parquet",
         positive_scores=f"{RESCORE_DIR}/positive_scores.parquet",
+        given_scores=f"{RESCORE_DIR}/given_negative_scores.parquet",
         stats=f"{RESCORE_DIR}/candidates.stats.json",
     log:
         f"logs/rescore/{CE_KEY}/{{dataset}}.log",
@@ -40,6 +42,7 @@ rule mine:
         passages=rules.prepare.output.passages,
         candidates=scored_candidates("candidates"),
         positive_scores=scored_candidates("positive_scores"),
+        given_scores=scored_candidates("given_negative_scores"),
         cache_stats=scored_candidates("candidates.stats", "json"),
         passage_vectors=near_copy_vectors,
     output:

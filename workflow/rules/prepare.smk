@@ -5,6 +5,7 @@ rule prepare:
         queries=f"{PREP_DIR}/queries.parquet",
         passages=f"{PREP_DIR}/passages.parquet",
         qrels=f"{PREP_DIR}/qrels.parquet",
+        negatives=f"{PREP_DIR}/negatives.parquet",
         twins=f"{PREP_DIR}/query_twins.npy",
         stats=f"{PREP_DIR}/prepare_stats.json",
     log:

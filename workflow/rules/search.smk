@@ -46,10 +46,13 @@ rule merge:
         passages=embedding_files("passages"),
         embed_stats=embedding_files("stats", "json"),
         qrels=rules.prepare.output.qrels,
+        negatives=rules.prepare.output.negatives,
         twins=rules.prepare.output.twins,
     output:
         candidates=f"{SEARCH_DIR}/candidates.parquet",
         positive_scores=f"{SEARCH_DIR}/positive_scores.parquet",
+        # the negatives the data gives (table format), scored like the positives
+        given_scores=f"{SEARCH_DIR}/given_negative_scores.parquet",
         # the two tables' row counts and checksums, checked by every reader
         stats=f"{SEARCH_DIR}/candidates.stats.json",
     log:
