@@ -124,8 +124,11 @@ def _open_ipc(path: Path):
 def _csv_header(path: Path, kind: str, compression: str | None) -> list[str]:
     import pyarrow as pa
 
+    head = b""
     with pa.input_stream(str(path), compression=compression) as raw:
-        first = raw.readline().decode("utf-8-sig")
+        while b"\n" not in head and (chunk := raw.read(1 << 16)):
+            head += chunk
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig")
     return next(csv.reader([first], delimiter="\t" if kind == "tsv" else ","), [])
 
 
