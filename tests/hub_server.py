@@ -79,12 +79,11 @@ class HubServer:
             def _route(self, head: bool):
                 path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
                 hub.requests.append(f"{self.command} {path}")
-                for pattern, kind in ((INFO, "info"), (TREE, "tree"), (RESOLVE, "resolve")):
-                    m = pattern.match(path)
-                    if m:
-                        break
-                else:
+                routes = ((INFO, "info"), (TREE, "tree"), (RESOLVE, "resolve"))
+                found = next(((kind, m) for pattern, kind in routes if (m := pattern.match(path))), None)
+                if found is None:
                     return self._missing(f"no route {path}", head)
+                kind, m = found
                 repo, rev = m[1], m[2]
                 sha, files = hub._resolve(repo, rev)
                 if repo not in hub.repos:

@@ -1,4 +1,4 @@
-"""Property-based tests of the three loaders through the prepare stage (hypothesis).
+"""Property-based tests of the four loaders through the prepare stage (hypothesis).
 
 Inputs start from the valid shapes, filled with real English from the demo data, and are
 then mutated: wrong JSON types in every field, deep nesting, huge strings and integers,
@@ -15,6 +15,7 @@ default; ``HYPOTHESIS_PROFILE=long`` for 10,000 examples per test, see tests/con
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -211,7 +212,7 @@ def watchdog(seconds: int):
         signal.signal(signal.SIGALRM, old)
 
 
-def run_prepare(fmt: str, raw: Path, out: Path, cap: int) -> dict | None:
+def run_prepare(fmt: str, raw: Path, out: Path, cap: int, columns=None) -> dict | None:
     """Stats, or None after an InputError that names ``raw``; any other exception fails."""
     try:
         with watchdog(HANG_S):
@@ -223,7 +224,9 @@ def run_prepare(fmt: str, raw: Path, out: Path, cap: int) -> dict | None:
                 twins=out / "twins.npy",
                 stats=out / "stats.json",
             )
-            job = prepare.PrepareJob(dataset="fuzz", format=fmt, max_rows=None, max_bad_rows=cap, qrels_split="train")
+            job = prepare.PrepareJob(
+                dataset="fuzz", format=fmt, max_rows=None, max_bad_rows=cap, qrels_split="train", columns=columns
+            )
             stats = prepare.run(SimpleNamespace(raw=raw), outputs, job)
     except InputError as exc:
         msg = str(exc)
@@ -404,3 +407,74 @@ def test_beir_loader_accounts_for_every_line_or_names_the_file(members, as_zip, 
             reads = {Path(k.split("!")[-1]).name: v["read"] for k, v in stats["accounting"].items()}
             assert reads["corpus.jsonl"] == line_count(members["corpus.jsonl"])
             assert reads["queries.jsonl"] == line_count(members["queries.jsonl"])
+
+
+# ------------------------------------------------------------------ table
+
+CELL_KINDS = COLUMN_KINDS + ("list", "list_with_null", "json_list")
+TABLE_FILES = ("parquet", "jsonl", "jsonl.gz", "csv", "csv.gz", "tsv", "arrow")
+
+
+def table_column(kind: str, texts: list[str], draw):
+    if kind == "list_with_null":
+        return pa.array([[t, None] for t in texts], pa.list_(pa.string()))
+    if kind == "json_list":
+        return pa.array([json.dumps([t]) for t in texts], pa.string())
+    return medmcqa_column(kind, texts, draw)
+
+
+def write_table_file(table: pa.Table, kind: str, draw) -> bytes:
+    """One table as the bytes of a ``kind`` file; text formats write lists as JSON."""
+    if kind == "parquet":
+        buf = io.BytesIO()
+        pq.write_table(table, buf, row_group_size=max(1, draw(st.integers(1, 8))))
+        return buf.getvalue()
+    if kind == "arrow":
+        import pyarrow.feather as feather
+
+        buf = io.BytesIO()
+        feather.write_feather(table, buf, compression="uncompressed")
+        return buf.getvalue()
+    rows = table.to_pylist()
+    if kind.startswith("jsonl"):
+        body = "".join(json.dumps(r, default=lambda b: b.decode("utf-8", "replace")) + "\n" for r in rows)
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter="\t" if kind == "tsv" else ",")
+        writer.writerow(table.column_names)
+        for r in rows:
+            writer.writerow([json.dumps(v) if isinstance(v, list) else v for v in r.values()])
+        body = out.getvalue()
+    data = body.encode("utf-8", "surrogatepass")
+    return gzip.compress(data, mtime=0) if kind.endswith(".gz") else data
+
+
+@FUZZ
+@given(
+    texts=st.lists(st.tuples(text, text, text), max_size=10),
+    kinds=st.tuples(*[st.sampled_from(CELL_KINDS)] * 3),
+    file_kind=st.sampled_from(TABLE_FILES),
+    named=st.booleans(),
+    cap=caps,
+    data=st.data(),
+)
+def test_table_loader_accounts_for_every_row_or_names_the_file(texts, kinds, file_kind, named, cap, data):
+    """Named or default columns (the first two), a negative column, in every table file
+    kind; cells of every type, lists with nulls, JSON lists in text files, damaged files."""
+    from hardneg.columns import TableColumns
+
+    cols = {}
+    columns = list(zip(*texts, strict=True)) if texts else [(), (), ()]
+    for name, kind, values in zip(("question", "answer", "negative"), kinds, columns, strict=True):
+        if kind != "missing":
+            cols[name] = table_column(kind, list(values), data.draw)
+    table = pa.table(cols) if cols else pa.table({"id": pa.array(range(len(texts)))})
+    blob, intact = data.draw(damaged(write_table_file(table, file_kind, data.draw)))
+    wanted = TableColumns(query="question", positive="answer", negatives=("negative",)) if named else TableColumns()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        raw = tmp / f"table.{file_kind}"
+        raw.write_bytes(blob)
+        stats = run_prepare("table", raw, tmp / "out", cap, columns=wanted)
+        if stats is not None and intact and file_kind in ("parquet", "arrow"):
+            assert stats["accounting"][str(raw)]["read"] == len(texts)

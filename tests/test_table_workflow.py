@@ -212,7 +212,9 @@ def test_hub_split_that_does_not_exist_lists_the_splits(table_run, tmp_path):
     with HubServer() as hub:
         hub_repo(hub)
         env = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "0"}
-        proc = run_snakemake(tmp_path, conf, "--cores", "1", "resources/raw/hf-split/qa_hub/validation", env=env, check=False)
+        proc = run_snakemake(
+            tmp_path, conf, "--cores", "1", "resources/raw/hf-split/qa_hub/validation", env=env, check=False
+        )
     assert proc.returncode != 0
     log = (tmp_path / "logs" / "download" / "hf-split" / "qa_hub" / "validation.log").read_text()
     assert "faq/pairs: no split 'validation'; the splits are test, train" in log

@@ -53,6 +53,19 @@ def test_demo_outputs_hold_the_invariants(demo_run):
     assert all(f"| {ds} |" in summary for ds in ALL16)
 
 
+def test_the_output_folder_is_a_dataset_with_a_config_per_demo_dataset(demo_run, tmp_path, monkeypatch):
+    from datasets import load_dataset
+
+    wd, _ = demo_run
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path))  # datasets' own cache, not the user's
+    out = wd / "retrieval" / "original"
+    for ds in ALL16:
+        loaded = load_dataset(str(out), ds, split="train")
+        rows = [json.loads(line) for line in (out / f"{ds}.jsonl").open(encoding="utf-8")]
+        assert loaded.num_rows == len(rows) and loaded.column_names == list(rows[0]), ds
+        assert loaded[0] == rows[0], ds
+
+
 def test_hotpotqa_demo_mines_only_train_queries(demo_run):
     wd, _ = demo_run
     train = {
@@ -70,7 +83,7 @@ def test_changing_mining_replans_only_mine(demo_run):
     cfg = write_config(wd / "mining.yaml", demo_config(mining={"preset": "seed", "num_negatives": 8}))
     jobs = planned_jobs(run_snakemake(wd, cfg, "-n", "--cores", "2"))
     assert jobs.get("mine") == 16
-    assert set(jobs) <= {"mine", "plots", "examples", "card", "report", "all"}, jobs
+    assert set(jobs) <= {"mine", "plots", "examples", "card", "folder_card", "report", "all"}, jobs
 
 
 def test_up_to_date_demo_plans_nothing(demo_run):

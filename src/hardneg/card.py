@@ -24,7 +24,7 @@ def _or_none(value) -> str:
     return "none" if value is None else str(value)
 
 
-def _size_category(n: int) -> str:
+def size_category(n: int) -> str:
     for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if n < limit:
             return name
@@ -95,7 +95,7 @@ def run(inputs, outputs, options: CardJob, logger=None) -> dict:
         "language": ["en"],
         "task_categories": ["sentence-similarity", "text-retrieval"],
         "tags": ["hard-negatives", "embedding-training", "hardneg-workflow"],
-        "size_categories": [_size_category(rows)],
+        "size_categories": [size_category(rows)],
         "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": Path(mined_file).name}]}],
         "dataset_info": {"splits": [{"name": "train", "num_examples": rows}]},
         "hardneg": {

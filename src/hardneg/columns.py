@@ -5,11 +5,24 @@ Imported while the DAG is built (a prepare job holds one), so it imports nothing
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .io import InputError
 from .options import ConfigError
 from .sources import HF_REPO_RE
+
+
+def _escaped(name: str) -> str:
+    text = json.dumps(name, ensure_ascii=False)[1:-1].replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def show_names(names: list[str], most: int = 20) -> str:
+    """Column names for a one-line message: control characters escaped, long names cut."""
+    shown = [_escaped(n) for n in names[:most]]
+    shown = [n if len(n) <= 40 else n[:39] + "…" for n in shown]
+    return ", ".join(shown) + (f", … ({len(names)} in all)" if len(names) > most else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,13 +40,13 @@ class TableColumns:
         positive = self.positive or (names[1] if len(names) > 1 else None)
         if query is None or positive is None:
             raise InputError(
-                f"{file}: {len(names)} column(s) ({', '.join(names) or 'none'}); a table needs a query and a "
+                f"{file}: {len(names)} column(s) ({show_names(names) or 'none'}); a table needs a query and a "
                 "positive column (query_column, positive_column)"
             )
         out = TableColumns(query=query, positive=positive, title=self.title, negatives=tuple(self.negatives))
         for key, name in out.named():
             if name not in names:
-                raise InputError(f"{file}: no column {name!r} ({key}); the file's columns: {', '.join(names)}")
+                raise InputError(f"{file}: no column {name!r} ({key}); the file's columns: {show_names(names)}")
         return out
 
     def named(self) -> list[tuple[str, str]]:

@@ -212,9 +212,7 @@ def fetch_split(repo: str, revision: str, split: str, subset: str | None, dest) 
             raise InputError(f"{exc} (HF_HUB_OFFLINE: only the files in the download cache were looked at)") from None
         raise
     folder = Path(
-        snapshot_download(
-            repo, repo_type="dataset", revision=revision, allow_patterns=chosen, local_files_only=offline
-        )
+        snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=chosen, local_files_only=offline)
     )
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp")

@@ -125,6 +125,13 @@ class CardJob:
 
 
 @job
+class FolderCardJob:
+    """The output folder's README.md: one config per dataset."""
+
+    datasets: tuple  # the datasets, in the order of the config (and of the cards)
+
+
+@job
 class PlotsJob:
     dataset: str
 

@@ -342,6 +342,9 @@ class Plan:
             dataset=dataset, output_format=m.output_format, seed=m.seed, judge=bool(self.cross_encoder.name_or_path)
         )
 
+    def _folder_card(self, **_):
+        return jobs.FolderCardJob(datasets=tuple(self.datasets))
+
     def _report(self, benchmarks, **_):
         return jobs.ReportJob(benchmarks=benchmarks)
 

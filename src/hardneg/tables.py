@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -128,8 +129,14 @@ def _csv_header(path: Path, kind: str, compression: str | None) -> list[str]:
     with pa.input_stream(str(path), compression=compression) as raw:
         while b"\n" not in head and (chunk := raw.read(1 << 16)):
             head += chunk
-    first = head.split(b"\n", 1)[0].decode("utf-8-sig")
-    return next(csv.reader([first], delimiter="\t" if kind == "tsv" else ","), [])
+    # the whole chunk, so that a quoted newline in a header cell stays in its cell
+    rows = csv.reader(
+        io.StringIO(head.decode("utf-8-sig", "replace"), newline=""), delimiter="\t" if kind == "tsv" else ","
+    )
+    try:
+        return next(rows, [])
+    except csv.Error as exc:
+        raise InputError(f"{path}: unreadable {kind} header ({exc})") from None
 
 
 def _columnar_batches(path: Path, kind: str, compression, names: list[str]) -> Iterator[dict]:

@@ -142,3 +142,27 @@ rule card:
         **job("card"),
     script:
         "../scripts/card.py"
+
+
+# The output folder's README.md: the folder as one Hugging Face dataset, a config per
+# mined dataset (datasets.load_dataset(OUTPUT_DIR, NAME)).
+rule folder_card:
+    input:
+        cards=[f"{OUTPUT_DIR}/{d}.README.md" for d in DATASETS],
+    output:
+        f"{OUTPUT_DIR}/README.md",
+    log:
+        f"logs/folder_card/{OUT_KEY}.log",
+    benchmark:
+        f"logs/benchmarks/folder_card/{OUT_KEY}.tsv"
+    localrule: True
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        **job("folder_card"),
+    script:
+        "../scripts/folder_card.py"
