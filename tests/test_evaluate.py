@@ -186,7 +186,7 @@ def test_changing_one_variant_retrains_only_that_variant(eval_run):
     planned = planned_jobs(run_snakemake(wd, conf, "-n"))
     n = len(DATASETS)
     # the variant's rows, model and scores; then what reads the evaluation (its page, the
-    # evaluation table, the cards and the mining summary)
+    # evaluation table, the cards, the folder card and the mining summary)
     assert planned == {
         "eval_mine": n,
         "eval_train": n,
@@ -194,6 +194,7 @@ def test_changing_one_variant_retrains_only_that_variant(eval_run):
         "evaluate": n,
         "evaluation_summary": 1,
         "card": n,
+        "folder_card": 1,
         "report": 1,
         "all": 1,
     }

@@ -109,6 +109,7 @@ def _plan() -> Plan:
 
 RULE_CONTEXT = {
     "download": {"dataset": "hotpotqa"},
+    "download_split": {"dataset": "hotpotqa"},
     "prepare": {"dataset": "hotpotqa"},
     "embed": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
     "search_shard": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
@@ -117,6 +118,7 @@ RULE_CONTEXT = {
     "mine": {"dataset": "hotpotqa"},
     "eval_mine": {"dataset": "hotpotqa", "variant": "v"},
     "card": {"dataset": "hotpotqa"},
+    "folder_card": {},
     "plots": {"dataset": "hotpotqa"},
     "examples": {"dataset": "hotpotqa"},
     "report": {"benchmarks": {}},
@@ -218,11 +220,14 @@ def test_every_option_reaches_the_jobs_it_re_runs(cls):
         )
     # the column keys belong to a table dataset: changed on hotpotqa read as one
     as_table = _with(cfg, DatasetOptions, "format", "table")
+    # split and subset belong to a table read from a whole hub repo
+    as_repo = _with(_with(as_table, DatasetOptions, "source", "hf://datasets/o/n@v1"), DatasetOptions, "split", "train")
     wrong = []
     for f in fields(cls):
         if f.name == "shards":  # a wildcard: the shard count names the jobs themselves
             continue
         start = as_table if cls is DatasetOptions and f.name in TABLE_KEYS else cfg
+        start = as_repo if cls is DatasetOptions and f.name in ("split", "subset") else start
         changed = _changed(start, _with(start, cls, f.name, _other(f, getattr(block, f.name))))
         reruns = f.metadata["reruns"]
         if (

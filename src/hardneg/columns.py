@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from .io import InputError
 from .options import ConfigError
-from .sources import HF_REPO_RE
 
 
 def _escaped(name: str) -> str:
@@ -68,14 +67,14 @@ def is_glob(path: str) -> bool:
 TABLE_KEYS = ("query_column", "positive_column", "title_column", "negative_columns")
 
 
-def check_table_keys(ds, where: str) -> None:
-    """The column keys belong to the ``table`` format, and name distinct columns."""
+def check_table_keys(ds, where: str, whole_repo: bool) -> None:
+    """The column keys belong to the ``table`` format, and name distinct columns;
+    ``whole_repo``: the source names a hub repo, not one file of it."""
     given = [k for k in TABLE_KEYS if getattr(ds, k)]
     if ds.format != "table" and given:
         raise ConfigError(f"{where}.{given[0]}: only the table format reads columns (format is {ds.format})")
     if ds.format != "table" and is_glob(ds.source) and "://" not in ds.source:
         raise ConfigError(f"{where}.source: a glob is read by the table format only (format is {ds.format})")
-    whole_repo = ds.source.startswith("hf://") and HF_REPO_RE.match(ds.source)
     if whole_repo and not ds.split:
         raise ConfigError(f"{where}.split: {ds.source} names a whole repo; give the split to mine (e.g. train)")
     for key in ("split", "subset"):

@@ -35,7 +35,7 @@ from .options import (
     from_config,
     unknown_key,
 )
-from .sources import parse_source
+from .sources import HF_REPO_RE, parse_source
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
@@ -162,7 +162,7 @@ class Plan:
                 sources[name] = parse_source(datasets[name].source)
             except ValueError as exc:
                 raise ConfigError(f"{where}.source: {exc}") from None
-            check_table_keys(datasets[name], where)
+            check_table_keys(datasets[name], where, whole_repo=bool(HF_REPO_RE.match(datasets[name].source)))
         variants = {
             name: evaluation_variants(blocks["evaluate"], m, blocks["search"].topk) for name, m in mining.items()
         }
@@ -270,6 +270,10 @@ class Plan:
         return jobs.DownloadJob(
             dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256, split=ds.split, subset=ds.subset
         )
+
+    def _download_split(self, dataset, **_):
+        """A hub repo's split: the download job, with its ``split`` and ``subset``."""
+        return self._download(dataset)
 
     def _prepare(self, dataset, **_):
         ds = self.datasets[dataset]

@@ -40,6 +40,6 @@ rule download_split:
         mem_mb=1000,
         runtime=240,
     params:
-        **job("download"),
+        **job("download_split"),
     script:
         "../scripts/download.py"
