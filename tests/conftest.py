@@ -17,6 +17,8 @@ settings.register_profile("ci", max_examples=300, deadline=None, derandomize=Tru
 settings.register_profile("long", max_examples=10_000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# the rules a change of mining options re-runs
+AFTER_MINE = {"mine", "plots", "examples", "card", "folder_card", "report", "all"}
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / ".test" / "config" / "config.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
