@@ -18,7 +18,7 @@ Files = SimpleNamespace
 
 def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
     """Prepare ``raw`` into ``tables`` (queries, passages, qrels parquet paths); ``kw``:
-    max_rows, max_bad_rows, qrels_split, out_twins."""
+    max_rows, max_bad_rows, qrels_split, out_twins, out_negatives."""
     out_q, out_p, out_r = tables
     twins = kw.pop("out_twins", None) or Path(out_stats).with_name(Path(out_stats).stem + ".twins.npy")
     job = prepare.PrepareJob(
@@ -28,8 +28,8 @@ def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
         max_bad_rows=kw.pop("max_bad_rows", 0),
         qrels_split=kw.pop("qrels_split", "train"),
     )
-    assert not kw, kw
     negatives = kw.pop("out_negatives", None) or Path(out_r).with_name(Path(out_r).stem + ".negatives.parquet")
+    assert not kw, kw
     outputs = Files(queries=out_q, passages=out_p, qrels=out_r, negatives=negatives, twins=twins, stats=out_stats)
     return prepare.run(Files(raw=raw), outputs, job)
 

@@ -53,12 +53,14 @@ def run(inputs, outputs, options: FolderCardJob, logger=None) -> dict:
         total += rows
         paths = ", ".join(f"`{f['path']}`" for f in files)
         row = f"| `{name}` | {paths} | {hn['mining']['output_format']} | {rows:,} | {_source(hn['source'])} |"
-        kind = kind or _file_kind(files)
-        if _file_kind(files) == kind:
+        row += f" [card]({Path(card).name}) |"
+        this = _file_kind(files)
+        kind = kind or this
+        if this == kind:
             configs.append({"config_name": name, "data_files": files})
-            lines.append(f"{row} [card]({Path(card).name}) |")
+            lines.append(row)
         else:
-            apart.append((name, files[0]["path"], _file_kind(files), f"{row} [card]({Path(card).name}) |"))
+            apart.append((name, files[0]["path"], this, row))
     meta = {
         "pretty_name": "Mined hard negatives",
         "language": ["en"],

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from .io import InputError
+from .sources import link_or_copy
 from .tables import file_kind
 
 SPLIT_KEYWORDS = {
@@ -169,7 +170,8 @@ def split_files(files, readme, split: str, subset: str | None, repo: str) -> lis
 
 
 def _listing(repo: str, revision: str) -> tuple[list[str], str | None]:
-    """(repo paths, README text) at ``revision``, from the hub."""
+    """(repo paths, README text) at ``revision``, from the hub: both of the one commit
+    the revision names now."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.hf_api import RepoFile
 
@@ -182,7 +184,7 @@ def _listing(repo: str, revision: str) -> tuple[list[str], str | None]:
     ]
     readme = None
     if "README.md" in files:
-        readme = Path(hf_hub_download(repo, "README.md", repo_type="dataset", revision=revision)).read_text()
+        readme = Path(hf_hub_download(repo, "README.md", repo_type="dataset", revision=sha)).read_text()
     return files, readme
 
 
@@ -212,6 +214,7 @@ def fetch_split(repo: str, revision: str, split: str, subset: str | None, dest) 
             raise InputError(f"{exc} (HF_HUB_OFFLINE: only the files in the download cache were looked at)") from None
         raise
     folder = Path(
+        # by the revision as given, so that the cache records it (offline runs look it up)
         snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=chosen, local_files_only=offline)
     )
     dest = Path(dest)
@@ -220,11 +223,7 @@ def fetch_split(repo: str, revision: str, split: str, subset: str | None, dest) 
     for rel in chosen:
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        cached = os.path.realpath(folder / rel)
-        try:
-            os.link(cached, target)
-        except OSError:
-            shutil.copyfile(cached, target)
+        link_or_copy(os.path.realpath(folder / rel), target)
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return chosen

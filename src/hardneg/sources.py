@@ -88,13 +88,18 @@ def verify_checksum(path, dataset: str, url: str, md5: str | None = None, sha256
                 )
 
 
+def link_or_copy(cached: str | os.PathLike, target: str | os.PathLike) -> None:
+    """A cached file at ``target``: a hard link if possible (same file system), else a copy."""
+    try:
+        os.link(cached, target)
+    except OSError:
+        shutil.copyfile(cached, target)
+
+
 def _place(cached: str, dest: str | os.PathLike) -> None:
     """Put a cached file at ``dest`` atomically: hard link if possible, else copy."""
     with atomic_path(dest) as tmp:
-        try:
-            os.link(cached, tmp)
-        except OSError:
-            shutil.copyfile(cached, tmp)
+        link_or_copy(cached, tmp)
 
 
 def hf_error(exc: Exception, dataset: str, what: str) -> DownloadError:
