@@ -29,6 +29,7 @@ PACKAGES = {
     "transformers": "transformers",
     "huggingface_hub": "huggingface_hub",
     "datasets": "datasets",
+    "openvino": "openvino",
 }
 SCRIPTS = REPO / "workflow" / "scripts"
 PACKAGE = REPO / "src" / "hardneg"

@@ -109,13 +109,33 @@ def load_model(model_opts: ModelOptions, precision: str = "auto", device: str | 
     return model
 
 
+def load_encoder(model_opts: ModelOptions, precision: str, exported=None, threads: int = 1, logger=None):
+    """The model that encodes: on a GPU, or with ``model.backend: torch``, the
+    SentenceTransformer of :func:`load_model`; otherwise the graph exported into the folder
+    ``exported`` (:mod:`hardneg.openvino_backend`), fp32 on the CPU."""
+    device = pick_device()
+    if model_opts.backend == "torch" or device.startswith("cuda"):
+        if model_opts.backend != "torch" and logger:
+            logger.info("model.backend %s is for CPU jobs; on %s, torch encodes", model_opts.backend, device)
+        return load_model(model_opts, precision, device)
+    resolve_precision(precision, device)  # fp16 on the CPU fails here, as on torch
+    from .openvino_backend import OpenVINOEncoder
+
+    st = load_model(model_opts, "fp32", "cpu")
+    encoder = OpenVINOEncoder(st, exported, threads=threads)
+    st.to("meta")  # its preprocessing is used, not its weights: free them
+    return encoder
+
+
 def claim_vector_kind(folder: Path, model) -> str:
-    """Record how this folder's vectors are made (``fp16-cuda`` or ``fp32-cpu``) in a
-    marker file, created atomically by the first shard; a shard made otherwise fails, so
-    GPU and CPU-fallback shards never sit in one cache folder."""
-    first = next(model.parameters(), None)
-    dtype = {"torch.float16": "fp16", "torch.float32": "fp32"}.get(str(getattr(first, "dtype", "torch.float32")))
-    kind = f"{dtype or first.dtype}-{model.device.type}"
+    """Record how this folder's vectors are made (``fp16-cuda``, ``fp32-cpu`` or
+    ``fp32-openvino``) in a marker file, created atomically by the first shard; a shard
+    made otherwise fails, so GPU and CPU-fallback shards never sit in one cache folder."""
+    kind = getattr(model, "vector_kind", None)
+    if kind is None:
+        first = next(model.parameters(), None)
+        dtype = {"torch.float16": "fp16", "torch.float32": "fp32"}.get(str(getattr(first, "dtype", "torch.float32")))
+        kind = f"{dtype or first.dtype}-{model.device.type}"
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / ".vectors"
     try:
@@ -215,7 +235,7 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
     m, block_rows = options.model, options.embed.block_rows
     shard, n_shards = options.shard, options.n_shards
     torch.set_num_threads(max(1, options.threads))
-    model = load_model(m, options.embed.precision)
+    model = load_encoder(m, options.embed.precision, getattr(inputs, "exported", None), options.threads, logger)
     kind = claim_vector_kind(Path(outputs.queries).parent, model)
     if logger:
         logger.info("model %s on %s (dim %d, %s)", m.name_or_path, model.device, embedding_dim(model), kind)

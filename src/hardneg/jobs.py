@@ -73,6 +73,15 @@ class EmbedJob:
 
 
 @job
+class ExportJob:
+    """Export the model (a trained variant: its folder, ``inputs.model``) for ``model.backend``."""
+
+    model: ModelOptions
+    variant: str = ""  # empty: the configured model
+    threads: int = runtime("torch threads of the job")
+
+
+@job
 class SearchJob:
     dataset: str = cache_of()
     search: SearchOptions

@@ -81,6 +81,11 @@ class ModelOptions:
     passage_prompt: str = option("", "prefix of every passage", cache=True)
     trust_remote_code: bool = option(False, "passed to SentenceTransformer; off unless you turn it on")
     revision: str = option("", "hub commit of the model to load (empty: the hub's default)", cache=True)
+    backend: str = option(
+        "torch",
+        "`torch` or `openvino` (CPU jobs run the model exported once to an OpenVINO graph, fp32; GPU jobs: torch)",
+        cache=True,
+    )
 
     @property
     def share_twins(self) -> bool:
@@ -332,11 +337,15 @@ def cache_key(name_or_path: str, settings: dict) -> str:
 
 def embed_settings(model: ModelOptions, embed: EmbedOptions) -> dict:
     """Everything that changes the vectors, and nothing else: the options marked ``cache``,
-    whether queries that are also passages share their vector, and the backend."""
+    and whether queries that are also passages share their vector."""
     out = {f.name: getattr(o, f.name) for o in (model, embed) for f in fields(o) if f.metadata["cache"]}
     out["share_twins"] = model.share_twins
-    out["backend"] = "torch"
     return out
+
+
+def export_key(model: ModelOptions) -> str:
+    """The folder of a model's exported graph: one per model, revision, sequence limit and prompts."""
+    return cache_key(model.name_or_path, {f.name: getattr(model, f.name) for f in fields(model) if f.metadata["cache"]})
 
 
 def embed_cache_key(model: ModelOptions, embed: EmbedOptions) -> str:

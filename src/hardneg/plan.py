@@ -297,6 +297,11 @@ class Plan:
             threads=self.embed.threads,
         )
 
+    def _export_model(self, variant="", **_):
+        return jobs.ExportJob(model=self.model, variant=variant, threads=self.embed.threads)
+
+    _eval_export = _export_model
+
     def _search_shard(self, dataset, **_):
         s = self.search
         return jobs.SearchJob(dataset=dataset, search=s, share_twins=self.share_twins, threads=s.threads)

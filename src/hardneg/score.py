@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .embed import embedding_dim, encode_blocks, load_model, shard_texts
+from .embed import embedding_dim, encode_blocks, load_encoder, shard_texts
 from .io import atomic_path, write_json
 from .jobs import ScoreJob
 from .metrics import METRICS, per_query_metrics
@@ -78,7 +78,7 @@ def run(inputs, outputs, options: ScoreJob, logger=None) -> dict:
     held = pq.read_table(inputs.heldout)
     if options.variant != "base":
         options = replace(options, model=replace(options.model, name_or_path=str(inputs.model), revision=""))
-    model = load_model(options.model, "auto")
+    model = load_encoder(options.model, "auto", getattr(inputs, "exported", None), options.threads, logger)
     model.max_seq_length = options.evaluate.max_seq_length
     t0 = time.perf_counter()
     out_dir = Path(outputs.per_query).parent

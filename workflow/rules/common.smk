@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from hardneg.formats import FORMATS
-from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key
+from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key, export_key
 from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import Plan
 from hardneg.schema import schema_problem
@@ -36,6 +36,9 @@ JUDGED = bool(PLAN.cross_encoder.name_or_path)
 # re-embed or re-search
 EMBED_KEY = PLAN.embed_key
 EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
+# the model's graph, exported once where model.backend is not torch
+EXPORTED = PLAN.model.backend != "torch"
+EXPORT_DIR = f"{RESULTS}/exported/{export_key(PLAN.model)}"
 SEARCH_KEY = PLAN.search.cache_key
 SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
@@ -154,14 +157,17 @@ def holdout_inputs(wildcards):
 
 
 def score_inputs(wildcards):
-    """The held-out queries and the corpus; and the variant's model, except for base."""
+    """The held-out queries and the corpus; a trained variant's model; the exported graph."""
     ds, variant = wildcards.dataset, wildcards.variant
     out = {
         "heldout": f"{HOLDOUT_DIR}/heldout.parquet".format(dataset=ds),
         "passages": f"{PREP_DIR}/passages.parquet".format(dataset=ds),
     }
+    trained = f"{EVAL_DIR}/{variant}".format(dataset=ds)
     if variant != "base":
-        out["model"] = f"{EVAL_DIR}/{variant}/model".format(dataset=ds)
+        out["model"] = f"{trained}/model"
+    if EXPORTED:
+        out["exported"] = EXPORT_DIR if variant == "base" else f"{trained}/exported"
     return out
 
 

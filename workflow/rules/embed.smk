@@ -1,6 +1,26 @@
 # One job per shard embeds that shard of the queries and of the passages. The output
 # folder is keyed by the model settings only (EMBED_KEY), so it is a cache that mining
-# or search settings never invalidate.
+# or search settings never invalidate. With model.backend other than torch, the model is
+# first exported once, in its own CPU job, and the embed jobs on the CPU run that graph.
+
+
+rule export_model:
+    output:
+        graph=directory(EXPORT_DIR),
+    log:
+        f"logs/{EXPORT_DIR}.log",
+    benchmark:
+        f"logs/benchmarks/{EXPORT_DIR}.tsv"
+    conda:
+        "../envs/embed.yaml"
+    threads: PLAN.embed.threads
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    params:
+        **job("export_model"),
+    script:
+        "../scripts/export.py"
 
 
 rule embed:
@@ -8,6 +28,7 @@ rule embed:
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
         twins=rules.prepare.output.twins,
+        exported=EXPORT_DIR if EXPORTED else [],
     output:
         queries=f"{EMB_DIR}/queries.{{shard}}.npy",
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",

@@ -77,6 +77,22 @@ rule eval_train:
         "../scripts/train.py"
 
 
+# a trained variant's own graph, where model.backend is not torch
+use rule export_model as eval_export with:
+    input:
+        model=rules.eval_train.output.model,
+    output:
+        graph=directory(f"{EVAL_DIR}/{{variant}}/exported"),
+    log:
+        f"{EVAL_LOGS}/export.log",
+    benchmark:
+        f"{EVAL_LOGS}/export.tsv"
+    wildcard_constraints:
+        variant="|".join(re.escape(v) for v in VARIANT_NAMES if v != "base"),
+    params:
+        **job("eval_export"),
+
+
 rule eval_score:
     input:
         unpack(score_inputs),
