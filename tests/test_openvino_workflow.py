@@ -2,7 +2,7 @@
 the mined negatives compared with the torch demo run's, query by query.
 
 Four of the demo's datasets (both pair shapes, medmcqa and BeIR HotpotQA) keep this test
-short; ``benchmarks/bench_cpu_backends.py --demo`` compares all sixteen."""
+short; ``benchmarks/bench_cpu_backends.py demo`` compares all sixteen."""
 
 from __future__ import annotations
 

@@ -128,13 +128,15 @@ def run(inputs, outputs, options: CardJob, logger=None) -> dict:
     heads = ["rows read", "queries", "passages", "queries written", "rows", "mean negatives"]
     heads += [f"short of {mining['num_negatives']}", "dropped"]
     head_row = "| " + " | ".join(heads) + " |"
+    on_cpu = model.get("backend", "torch") != "torch"
+    backend = f"; on CPU jobs, its graph exported to {model['backend']} (fp32)" if on_cpu else ""
     body = f"""# {dataset} with mined hard negatives
 
 Hard negatives mined for the pairs of **{dataset}**, for training text-embedding models.
 
 - **Source:** {where}.
 - **Model:** `{model["name_or_path"]}`, max length {model["max_seq_length"]}, query prompt
-  {json.dumps(model["query_prompt"])}, passage prompt {json.dumps(model["passage_prompt"])}.
+  {json.dumps(model["query_prompt"])}, passage prompt {json.dumps(model["passage_prompt"])}{backend}.
 - **Search:** {describe_search(search)}; top {search["topk"]} candidates per query.
 - **Mining:** ranks {mining["range_min"]}..{mining["range_max"] - 1} ({mining["rank_window"]} window), up to
   {mining["num_negatives"]} negatives per query ({mining["sampling_strategy"]}, seed {mining["seed"]}), positives

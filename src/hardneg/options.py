@@ -85,6 +85,8 @@ class ModelOptions:
         "torch",
         "`torch` or `openvino` (CPU jobs run the model exported once to an OpenVINO graph, fp32; GPU jobs: torch)",
         cache=True,
+        # a new backend is a new embedding cache folder, whose jobs run for that alone; the card names it
+        reruns=("card",),
     )
 
     @property
