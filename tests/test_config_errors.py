@@ -5,7 +5,7 @@ block (top level, model, embed, search, cross_encoder, prepare, evaluate, mining
 and its mining block) gets a value its schema forbids. Each goes through the schema check
 the workflow runs first; one leaf per block also through a real `snakemake -n`. The rules
 that span keys are checked in code (``hardneg.options.check_mining``,
-``hardneg.options.evaluation_variants``, ``hardneg.sources.parse_source``, ``rules/common.smk``)
+``hardneg.variants.evaluation_variants``, ``hardneg.sources.parse_source``, ``rules/common.smk``)
 and each gets a planning case of its own.
 """
 

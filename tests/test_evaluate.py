@@ -24,7 +24,8 @@ from conftest import REPO, demo_config, planned_jobs, run_snakemake, workflow_ru
 pytestmark = pytest.mark.workflow
 
 DATASETS = ("squad_pairs", "docstrings")
-VARIANTS = ("base", "in_batch", "shipped", "percpos95")
+SWEPT = ("sweep.sampling_strategy-top", "sweep.sampling_strategy-random")
+VARIANTS = ("base", "in_batch", "shipped", "percpos95", *SWEPT)
 EVALUATE = {
     "datasets": list(DATASETS),
     "holdout_fraction": 0.25,
@@ -33,6 +34,7 @@ EVALUATE = {
     "max_seq_length": 64,
     "bootstrap": 200,
     "variants": {"percpos95": {"preset": "percpos95"}},
+    "sweep": {"sampling_strategy": ["top", "random"]},
 }
 
 
@@ -74,7 +76,15 @@ def test_every_metric_is_a_share_and_every_variant_is_reported(eval_run):
         assert result["variants"]["base"]["training"] is None
         for v in VARIANTS[1:]:
             assert result["variants"][v]["training"]["steps"] == 2
-        assert len(result["comparisons"]) == 6
+        assert len(result["comparisons"]) == 15
+        # the sweep: one row per swept variant, its value from its mining options
+        sweep = result["sweep"]
+        assert [r["variant"] for r in sweep["rows"]] == list(SWEPT)
+        assert [r["values"]["sampling_strategy"] for r in sweep["rows"]] == ["top", "random"]
+        trained = {v: result["variants"][v]["metrics"]["ndcg@10"]["mean"] for v in VARIANTS[1:]}
+        assert trained[sweep["best"]] == max(trained.values())
+        for ref, lead in sweep["lead"].items():
+            assert lead["above_zero"] == (lead["ci95"][0] > 0) and ref in ("shipped", "seed")
     # the docstring set is not trivial for MiniLM: the metrics are neither 0 nor 1
     base = json.loads((wd / "evaluation" / "docstrings.json").read_text())["variants"]["base"]["metrics"]
     assert 0.1 < base["ndcg@10"]["mean"] < 0.95
@@ -212,7 +222,10 @@ def test_evaluation_pages_render_offline(eval_run):
     assert set(seen["evaluation"]) == set(DATASETS)
     for ds, got in seen["evaluation"].items():
         assert got["listed"] == 2 and got["plot"] and got["iframe"], (ds, got)
-        assert got["table_rows"] == len(VARIANTS) and got["comparisons"] == 6, (ds, got)
+        assert got["table_rows"] == len(VARIANTS) and got["comparisons"] == 15, (ds, got)
+        assert got["sweep_rows"] == 2 and got["sweep_verdict"].startswith("best variant by ndcg@10: "), (ds, got)
+        width, height, drawn = got["sweep_plot"]
+        assert width > 200 and height > 100 and drawn > 100, (ds, got)
         result = json.loads((wd / "evaluation" / f"{ds}.json").read_text())
         assert got["warnings"] == [f"Warning: {w}." for w in result["warnings"]], (ds, got)
 

@@ -161,6 +161,7 @@ OTHER = {
     "split": "dev",
     "datasets": ("hotpotqa", "medmcqa"),
     "variants": {"v": {}, "w": {"num_negatives": 2}},
+    "sweep": {"range_max": [30, 50]},
     "mining": {"num_negatives": 3},
     "source": "/elsewhere/hotpotqa",
     "format": "pairs",

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from .io import atomic_path, read_json, write_json
 from .jobs import EvaluationJob
 from .metrics import MAIN_METRIC, METRICS, bootstrap_interval, compare
+from .sweep_report import page_section, sweep_section, verdict
 
 PAGE_STYLE = (
     "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:8px 0}"
@@ -62,7 +63,7 @@ def summarize(inputs, job: EvaluationJob) -> dict:
             k: compare(values[b][k], values[a][k], job.evaluate.bootstrap, job.evaluate.seed) for k in METRICS
         }
     held = read_json(inputs.holdout_stats)
-    return {
+    result = {
         "dataset": job.dataset,
         "main_metric": MAIN_METRIC,
         "held_out": held,
@@ -72,6 +73,10 @@ def summarize(inputs, job: EvaluationJob) -> dict:
         "variants": variants,
         "comparisons": comparisons,
     }
+    sweep = sweep_section(result, values, job)
+    if sweep:
+        result["sweep"] = sweep
+    return result
 
 
 def plot(result: dict, out_svg) -> None:
@@ -134,7 +139,9 @@ def page(result: dict) -> str:
         "<table id='comparisons'><thead><tr><th>difference</th><th>mean</th><th>95% CI</th>"
         "<th>queries better / worse / tied</th><th>sign test p</th></tr></thead><tbody>\n"
         + "\n".join(comp)
-        + "\n</tbody></table></body></html>\n"
+        + "\n</tbody></table>\n"
+        + (page_section(result["sweep"], result["dataset"]) if result.get("sweep") else "")
+        + "</body></html>\n"
     )
 
 
@@ -148,6 +155,8 @@ def run(inputs, outputs, options: EvaluationJob, logger=None) -> dict:
     if logger:
         main = {v: round(result["variants"][v]["metrics"][MAIN_METRIC]["mean"], 4) for v in result["order"]}
         logger.info("%s: %s by variant %s", options.dataset, MAIN_METRIC, main)
+        if result.get("sweep"):
+            logger.info("%s: %s", options.dataset, verdict(result["sweep"]))
         for w in result["warnings"]:
             logger.warning("%s: %s", options.dataset, w)
     return result

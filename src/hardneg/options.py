@@ -258,6 +258,15 @@ class EvaluateOptions:
         "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)",
         reruns=("evaluate",),
     )
+    sweep: dict | None = option(
+        None,
+        "`{mining option: [values]}`: a grid of variants beside the named ones, each the dataset's own setting "
+        "with one value per option, named after its values (`sweep.range_max-10.sampling_strategy-top`)",
+        reruns=("evaluate",),
+    )
+    max_variants: int = option(
+        24, "most variants per evaluated dataset (built-in, named and swept); more fails at planning", reruns=False
+    )
     negatives_per_row: int = option(
         1, "mined negatives per training row, besides the in-batch ones", reruns=("eval_train",)
     )
@@ -326,6 +335,31 @@ PRESETS = {
 
 # the report's plots of one dataset (file names; drawn by hardneg.plots)
 PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")
+
+
+def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
+    """The dataset's MiningOptions; impossible combinations fail before any job runs."""
+    o = from_config(MiningOptions, opts, where)
+    if o.range_min >= o.range_max:
+        raise ConfigError(f"{where}.range_min ({o.range_min}) must be smaller than range_max ({o.range_max})")
+    if o.num_negatives > o.range_max - o.range_min:
+        raise ConfigError(
+            f"{where}.num_negatives ({o.num_negatives}) is larger than the window range_max - range_min = "
+            f"{o.range_max - o.range_min}; lower num_negatives or widen range_min/range_max"
+        )
+    if o.range_max > topk:
+        raise ConfigError(
+            f"{where}.range_max ({o.range_max}) exceeds search.topk ({topk}), the number of cached candidates; "
+            f"raise search.topk (re-runs search only) or lower range_max"
+        )
+    if o.min_negatives > o.num_negatives:
+        raise ConfigError(f"{where}.min_negatives ({o.min_negatives}) exceeds num_negatives ({o.num_negatives})")
+    for key in ("absolute_margin", "relative_margin"):
+        if getattr(o, key) is not None and getattr(o, key) < 0:
+            raise ConfigError(f"{where}.{key} must be >= 0, got {getattr(o, key)}")
+    if o.max_score is not None and o.min_score is not None and o.min_score > o.max_score:
+        raise ConfigError(f"{where}.min_score ({o.min_score}) exceeds max_score ({o.max_score})")
+    return o
 
 
 # ------------------------------------------------------------------ cache keys

@@ -12,7 +12,6 @@ Imported while the DAG is built, so it imports nothing heavy.
 from __future__ import annotations
 
 import glob
-import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -23,19 +22,19 @@ from .memory import eval_mem_mb, model_size_mb
 from .models import model_problem
 from .options import (
     BLOCKS,
-    BUILTIN_VARIANTS,
     PRESETS,
     ConfigError,
     DatasetOptions,
     EvaluateOptions,
-    MiningOptions,
     WorkflowOptions,
+    check_mining,
     did_you_mean,
     embed_cache_key,
     from_config,
     unknown_key,
 )
 from .sources import HF_REPO_RE, parse_source
+from .variants import evaluation_variants
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
@@ -57,66 +56,6 @@ def resolve_mining(global_mining: dict | None, dataset_mining: dict | None) -> d
         return {**base, **d}
     base = dict(PRESETS[g.pop("preset", "seed")])
     return {**base, **g, **d}
-
-
-def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
-    """The dataset's MiningOptions; impossible combinations fail before any job runs."""
-    o = from_config(MiningOptions, opts, where)
-    if o.range_min >= o.range_max:
-        raise ConfigError(f"{where}.range_min ({o.range_min}) must be smaller than range_max ({o.range_max})")
-    if o.num_negatives > o.range_max - o.range_min:
-        raise ConfigError(
-            f"{where}.num_negatives ({o.num_negatives}) is larger than the window range_max - range_min = "
-            f"{o.range_max - o.range_min}; lower num_negatives or widen range_min/range_max"
-        )
-    if o.range_max > topk:
-        raise ConfigError(
-            f"{where}.range_max ({o.range_max}) exceeds search.topk ({topk}), the number of cached candidates; "
-            f"raise search.topk (re-runs search only) or lower range_max"
-        )
-    if o.min_negatives > o.num_negatives:
-        raise ConfigError(f"{where}.min_negatives ({o.min_negatives}) exceeds num_negatives ({o.num_negatives})")
-    for key in ("absolute_margin", "relative_margin"):
-        if getattr(o, key) is not None and getattr(o, key) < 0:
-            raise ConfigError(f"{where}.{key} must be >= 0, got {getattr(o, key)}")
-    if o.max_score is not None and o.min_score is not None and o.min_score > o.max_score:
-        raise ConfigError(f"{where}.min_score ({o.min_score}) exceeds max_score ({o.max_score})")
-    return o
-
-
-TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.train reads it)
-
-
-def _training_rows(opts: MiningOptions) -> MiningOptions:
-    """The options that mine a variant's training rows: tevatron rows (the trainer reads
-    them), and the sentence-transformers format's rule of full rows kept."""
-    full = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
-    return replace(opts, output_format=TRAINING_FORMAT, output_scores=False, min_negatives=full)
-
-
-def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk: int) -> dict:
-    """{variant: the MiningOptions its training rows are mined with}; ``base`` (no
-    training) maps to None. A named variant's overrides apply to the dataset's own setting,
-    or start over from their ``preset:``."""
-    out = {
-        "base": None,
-        "in_batch": replace(_training_rows(shipped), num_negatives=0, min_negatives=0),
-        "shipped": _training_rows(shipped),
-    }
-    for name, overrides in (evaluate.variants or {}).items():
-        where = f"evaluate.variants.{name}"
-        if name in BUILTIN_VARIANTS or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", str(name)):
-            raise ConfigError(
-                f"{where}: a variant name must be plain (letters, digits, _.-) and not one of "
-                + ", ".join(BUILTIN_VARIANTS)
-            )
-        o = dict(overrides or {})
-        preset = o.pop("preset", None)
-        if preset is not None and preset not in PRESETS:
-            raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {', '.join(PRESETS)})")
-        base = dict(PRESETS[preset]) if preset is not None else asdict(shipped)
-        out[name] = _training_rows(check_mining({**base, **o}, topk, where))
-    return out
 
 
 def check_top_level(config: dict) -> None:

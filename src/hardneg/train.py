@@ -27,14 +27,14 @@ from .embed import load_model
 from .formats import count_rows, read_mined
 from .io import InputError, write_json
 from .jobs import TrainJob
-from .plan import TRAINING_FORMAT
 from .readers import count_parquet_rows
 from .texts import passage_text
 from .textstore import take_rows
+from .variants import TRAINING_FORMAT
 
 
 def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
-    """The rows of a variant's training file (:data:`hardneg.plan.TRAINING_FORMAT`) that
+    """The rows of a variant's training file (:data:`hardneg.variants.TRAINING_FORMAT`) that
     ``n_rows`` steps' worth of training uses, in a seeded order; and how many rows it has."""
     total = count_rows(path, TRAINING_FORMAT)
     if total == 0:

@@ -71,6 +71,19 @@ window.addEventListener("load", async () => {
           got.table_rows = doc.querySelectorAll("#metrics tbody tr").length;
           got.comparisons = doc.querySelectorAll("#comparisons tbody tr").length;
           got.warnings = [...doc.querySelectorAll("p.warning")].map((p) => p.textContent);
+          got.sweep_rows = doc.querySelectorAll("#sweep tbody tr").length;
+          const verdict = doc.querySelector("#sweep-verdict");
+          got.sweep_verdict = verdict ? verdict.textContent : null;
+          const svg = doc.querySelector("#sweep-plot svg");
+          if (svg) {  // laid out in this page: its size and the drawn error bars' extent
+            const host = document.createElement("div");
+            host.appendChild(document.importNode(svg, true));
+            document.body.appendChild(host);
+            const box = host.firstChild.getBoundingClientRect();
+            const drawn = host.firstChild.getBBox();
+            got.sweep_plot = [Math.round(box.width), Math.round(box.height), Math.round(drawn.width)];
+            host.remove();
+          }
         }
       }
       out.evaluation[ds] = got;

@@ -1,0 +1,101 @@
+"""The evaluate stage's variants: the built-in ones, those named in ``evaluate.variants``,
+and the grid of ``evaluate.sweep``, each with the mining options its training rows are
+mined with.
+
+A swept variant is named after its values (``sweep.range_max-10.sampling_strategy-top``),
+so changing one value of an axis renames, and re-runs, only the variants that hold it.
+The count per dataset is capped by ``evaluate.max_variants`` at planning.
+
+Imported while the DAG is built, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import asdict, replace
+
+from .formats import FORMATS
+from .options import BUILTIN_VARIANTS, PRESETS, ConfigError, EvaluateOptions, MiningOptions, check_mining
+
+TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.train reads it)
+PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SWEEP_PREFIX = "sweep"
+
+
+def _training_rows(opts: MiningOptions) -> MiningOptions:
+    """The options that mine a variant's training rows: tevatron rows (the trainer reads
+    them), and the sentence-transformers format's rule of full rows kept."""
+    full = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
+    return replace(opts, output_format=TRAINING_FORMAT, output_scores=False, min_negatives=full)
+
+
+def _value_name(value, where: str) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    if isinstance(value, (int, float, str)) and PLAIN.fullmatch(text):
+        return text
+    raise ConfigError(f"{where}: {value!r} cannot name a variant; give numbers, null, true/false or plain words")
+
+
+def sweep_variants(sweep: dict | None) -> dict[str, dict]:
+    """{variant name: its mining overrides}, one per point of the grid, axes in config order."""
+    if not sweep:
+        return {}
+    axes = []
+    for key, values in sweep.items():
+        where = f"evaluate.sweep.{key}"
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ConfigError(f"{where}: give a non-empty list of values, e.g. [10, 30, 100]")
+        names = [_value_name(v, where) for v in values]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}: a value is given twice ({', '.join(names)})")
+        axes.append([(key, v, n) for v, n in zip(values, names, strict=True)])
+    out = {}
+    for point in itertools.product(*axes):
+        name = ".".join([SWEEP_PREFIX, *(f"{k}-{n}" for k, _, n in point)])
+        out[name] = {k: v for k, v, _ in point}
+    return out
+
+
+def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk: int) -> dict:
+    """{variant: the MiningOptions its training rows are mined with}; ``base`` (no
+    training) maps to None. A named variant's overrides apply to the dataset's own setting,
+    or start over from their ``preset:``; so do a swept variant's values."""
+    out = {
+        "base": None,
+        "in_batch": replace(_training_rows(shipped), num_negatives=0, min_negatives=0),
+        "shipped": _training_rows(shipped),
+    }
+    named = dict(evaluate.variants or {})
+    swept = sweep_variants(evaluate.sweep)
+    total = len(out) + len(named) + len(swept)
+    if total > evaluate.max_variants:
+        raise ConfigError(
+            f"evaluate.sweep: {total} variants per dataset ({len(out)} built-in, {len(named)} named, "
+            f"{len(swept)} swept) exceed evaluate.max_variants ({evaluate.max_variants}); "
+            "shorten an axis, or raise max_variants"
+        )
+    for name, overrides in named.items():
+        where = f"evaluate.variants.{name}"
+        if name in BUILTIN_VARIANTS or str(name).startswith(SWEEP_PREFIX + ".") or not PLAIN.fullmatch(str(name)):
+            raise ConfigError(
+                f"{where}: a variant name must be plain (letters, digits, _.-), not start with "
+                f"'{SWEEP_PREFIX}.' and not be one of " + ", ".join(BUILTIN_VARIANTS)
+            )
+        out[name] = _mined_with(overrides, shipped, topk, where)
+    for name, overrides in swept.items():
+        out[name] = _mined_with(overrides, shipped, topk, f"evaluate.sweep ({name})")
+    return out
+
+
+def _mined_with(overrides: dict | None, shipped: MiningOptions, topk: int, where: str) -> MiningOptions:
+    o = dict(overrides or {})
+    preset = o.pop("preset", None)
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    base = dict(PRESETS[preset]) if preset is not None else asdict(shipped)
+    return _training_rows(check_mining({**base, **o}, topk, where))
