@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import PLAN_ONLINE, REPO, demo_config, planned_jobs, run_snakemake, write_config
 
@@ -222,3 +223,19 @@ def test_slurm_profile_dry_run_plans_all_16(tmp_path, cross_encoder):
     text = proc.stdout + proc.stderr
     assert all(f"retrieval/original/{ds}.jsonl" in text for ds in demo_config()["datasets"])
     assert planned_jobs(proc).get("rescore", 0) == (16 if cross_encoder else 0), planned_jobs(proc)
+
+
+def test_a_12_point_sweep_is_one_cluster_job_per_variant(tmp_path):
+    """README's sweep arithmetic: 12 swept variants on HotpotQA under the SLURM profile."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    conf = tmp_path / "config" / "config.yaml"
+    cfg = yaml.safe_load(conf.read_text())
+    sweep = {"range_max": [30, 100], "sampling_strategy": ["top", "random"], "relative_margin": [None, 0.05, 0.1]}
+    cfg["evaluate"] = {"datasets": ["hotpotqa"], "sweep": sweep}
+    conf.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    profile = str(REPO / "profiles" / "slurm")
+    proc = run_snakemake(tmp_path, None, "-n", "--profile", profile, "evaluation/hotpotqa.json", env=PLAN_ONLINE)
+    jobs = planned_jobs(proc)
+    # base, in_batch, shipped and 12 swept: each trained variant mined and trained by its own job
+    assert jobs["eval_score"] == 15 and jobs["eval_train"] == jobs["eval_mine"] == 14, jobs
+    assert "group" not in " ".join(line for line in (proc.stdout + proc.stderr).splitlines() if "eval_" in line)

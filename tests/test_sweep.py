@@ -67,7 +67,11 @@ def test_null_and_numbers_name_variants_and_a_bad_value_names_its_key():
     assert {"sweep.relative_margin-none", "sweep.relative_margin-0.05"} <= names
     with pytest.raises(ConfigError, match=r"evaluate.sweep.range_max: give a non-empty list"):
         _plan({"range_max": 30})
-    with pytest.raises(ConfigError, match=r"evaluate.sweep \(sweep.range_mx-30\).range_mx: unknown key"):
+    with pytest.raises(ConfigError, match=r"evaluate.sweep.range_mx: unknown key \(did you mean 'range_max'\?\)"):
         _plan({"range_mx": [30]})
+    with pytest.raises(ConfigError, match=r"evaluate.sweep.range_max: '30' is not a valid range_max \(expected int\)"):
+        _plan({"range_max": ["30"]})
+    with pytest.raises(ConfigError, match=r"evaluate.sweep.relative_margin: 'None' is not a valid relative_margin"):
+        _plan({"relative_margin": ["None"]})
     with pytest.raises(ConfigError, match=r"range_max \(200\) exceeds search.topk"):
         _plan({"range_max": [200]})

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 from .formats import FORMATS
-from .options import BUILTIN_VARIANTS, PRESETS, ConfigError, EvaluateOptions, MiningOptions, check_mining
+from .options import (
+    BUILTIN_VARIANTS,
+    PRESETS,
+    ConfigError,
+    EvaluateOptions,
+    MiningOptions,
+    check_mining,
+    unknown_key,
+)
 
 TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.train reads it)
 PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -28,6 +36,18 @@ def _training_rows(opts: MiningOptions) -> MiningOptions:
     them), and the sentence-transformers format's rule of full rows kept."""
     full = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
     return replace(opts, output_format=TRAINING_FORMAT, output_scores=False, min_negatives=full)
+
+
+# what a swept value of a mining option may be, by the option's annotation
+TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
+MINING_TYPES = {f.name: f.type for f in fields(MiningOptions)}
+
+
+def _check_type(value, key: str, where: str) -> None:
+    kinds = [k.strip() for k in str(MINING_TYPES[key]).split("|")]
+    ok = any(isinstance(value, TYPES.get(k, object)) for k in kinds)
+    if not ok or (isinstance(value, bool) and "bool" not in kinds):
+        raise ConfigError(f"{where}: {value!r} is not a valid {key} (expected {' or '.join(kinds)})")
 
 
 def _value_name(value, where: str) -> str:
@@ -48,8 +68,12 @@ def sweep_variants(sweep: dict | None) -> dict[str, dict]:
     axes = []
     for key, values in sweep.items():
         where = f"evaluate.sweep.{key}"
+        if key not in MINING_TYPES or key in ("output_format", "output_scores"):
+            raise unknown_key("evaluate.sweep", key, [k for k in MINING_TYPES if not k.startswith("output_")])
         if not isinstance(values, (list, tuple)) or not values:
             raise ConfigError(f"{where}: give a non-empty list of values, e.g. [10, 30, 100]")
+        for v in values:
+            _check_type(v, key, where)
         names = [_value_name(v, where) for v in values]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}: a value is given twice ({', '.join(names)})")
