@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path, PurePosixPath
 
 import yaml
 
-from .io import InputError
+from .io import InputError, atomic_dir
 from .sources import link_or_copy
 from .tables import file_kind
 
@@ -217,13 +216,9 @@ def fetch_split(repo: str, revision: str, split: str, subset: str | None, dest) 
         # by the revision as given, so that the cache records it (offline runs look it up)
         snapshot_download(repo, repo_type="dataset", revision=revision, allow_patterns=chosen, local_files_only=offline)
     )
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for rel in chosen:
-        target = tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        link_or_copy(os.path.realpath(folder / rel), target)
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(tmp, dest)
+    with atomic_dir(dest) as tmp:
+        for rel in chosen:
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(os.path.realpath(folder / rel), target)
     return chosen

@@ -17,15 +17,13 @@ thread count.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .io import InputError, write_json
+from .io import InputError, atomic_dir, write_json
 
 GRAPH = "model.xml"
 META = "export.json"
@@ -56,10 +54,9 @@ def _unsupported_op(exc: BaseException) -> str:
     seen, e = [], exc
     while e is not None and e not in seen:
         seen.append(e)
-        text = str(e)
-        found = NO_RULE.search(text) or OP.search(text)
-        if found:
-            return f"unsupported op {(found.group(1) if found.re is NO_RULE else found.group(0)).strip()}"
+        rule, op = NO_RULE.search(str(e)), OP.search(str(e))
+        if rule or op:
+            return f"unsupported op {rule.group(1).strip() if rule else op.group(0)}"
         e = e.__cause__ or e.__context__
     first = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {first[:200]}"
@@ -106,12 +103,7 @@ def export(st, out_dir: str | Path, *, name: str, prompts: tuple[str, ...] = (),
 
     out_dir = Path(out_dir)
     _check_modules(st, name, prompts)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # a killed export's leftovers
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    tmp.mkdir()
-    try:
+    with atomic_dir(out_dir) as tmp:
         example = _tensor_features(st, CHECK_TEXTS[:2])
         names = list(example)
         try:
@@ -140,11 +132,6 @@ def export(st, out_dir: str | Path, *, name: str, prompts: tuple[str, ...] = (),
             "min_cosine_to_torch": round(worst, 8),
         }
         write_json(tmp / META, meta)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     if logger:
         logger.info("%s: exported to %s (inputs %s, min cosine to torch %.7f)", name, out_dir, names, worst)
     return meta
