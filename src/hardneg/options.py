@@ -371,17 +371,20 @@ def cache_key(name_or_path: str, settings: dict) -> str:
     return slug + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
+def cache_settings(*blocks) -> dict:
+    """The values of the options marked ``cache`` in the options ``blocks``."""
+    return {f.name: getattr(o, f.name) for o in blocks for f in fields(o) if f.metadata["cache"]}
+
+
 def embed_settings(model: ModelOptions, embed: EmbedOptions) -> dict:
     """Everything that changes the vectors, and nothing else: the options marked ``cache``,
     and whether queries that are also passages share their vector."""
-    out = {f.name: getattr(o, f.name) for o in (model, embed) for f in fields(o) if f.metadata["cache"]}
-    out["share_twins"] = model.share_twins
-    return out
+    return {**cache_settings(model, embed), "share_twins": model.share_twins}
 
 
 def export_key(model: ModelOptions) -> str:
     """The folder of a model's exported graph: one per model, revision, sequence limit and prompts."""
-    return cache_key(model.name_or_path, {f.name: getattr(model, f.name) for f in fields(model) if f.metadata["cache"]})
+    return cache_key(model.name_or_path, cache_settings(model))
 
 
 def embed_cache_key(model: ModelOptions, embed: EmbedOptions) -> str:

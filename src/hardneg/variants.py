@@ -41,6 +41,8 @@ def _training_rows(opts: MiningOptions) -> MiningOptions:
 # what a swept value of a mining option may be, by the option's annotation
 TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
 MINING_TYPES = {f.name: f.type for f in fields(MiningOptions)}
+# what a sweep may vary: every mining option but the output's shape (training rows have their own)
+SWEEPABLE = [k for k in MINING_TYPES if not k.startswith("output_")]
 
 
 def _check_type(value, key: str, where: str) -> None:
@@ -68,8 +70,8 @@ def sweep_variants(sweep: dict | None) -> dict[str, dict]:
     axes = []
     for key, values in sweep.items():
         where = f"evaluate.sweep.{key}"
-        if key not in MINING_TYPES or key in ("output_format", "output_scores"):
-            raise unknown_key("evaluate.sweep", key, [k for k in MINING_TYPES if not k.startswith("output_")])
+        if key not in SWEEPABLE:
+            raise unknown_key("evaluate.sweep", key, SWEEPABLE)
         if not isinstance(values, (list, tuple)) or not values:
             raise ConfigError(f"{where}: give a non-empty list of values, e.g. [10, 30, 100]")
         for v in values:
