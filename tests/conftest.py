@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,29 @@ def run_snakemake(
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc
+
+
+def kill_workflow_when(wd: Path, cfg: Path, ready, *targets: str, what: str = "the kill point", timeout: float = 600):
+    """Start the workflow in ``wd`` (``--cores 1``, ``targets`` if any) and SIGKILL its whole
+    process group once ``ready()`` is true, as a crashed node or a cancelled job would."""
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(wd)]
+    proc = subprocess.Popen(
+        [*cmd, f"--configfile={cfg}", "--cores", "1", *targets],
+        cwd=wd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready():
+            assert proc.poll() is None, f"the workflow ended before {what}"
+            assert time.monotonic() < deadline, f"{what} was never reached"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:

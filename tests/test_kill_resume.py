@@ -6,16 +6,12 @@ resume starts from what the kills before it left, as a crashed cluster run would
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
 from base64 import urlsafe_b64encode
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SNAKEMAKE, demo_config, run_snakemake, write_config
+from conftest import demo_config, kill_workflow_when, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -43,35 +39,13 @@ def _finished(wd: Path, pattern: str) -> list[Path]:
     return [p for p in _present(wd, pattern) if not _incomplete_marker(wd, p).exists()]
 
 
-def _kill_when(wd: Path, cfg: Path, pattern: str, at_least: int, timeout: float = 600) -> None:
+def _kill_when(wd: Path, cfg: Path, pattern: str, at_least: int) -> None:
     """Start the workflow, SIGKILL its whole process group once ``at_least`` files match."""
-    cmd = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(wd),
-        f"--configfile={cfg}",
-        "--cores",
-        "1",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=wd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while len(_finished(wd, pattern)) < at_least or not (wd / ".snakemake" / "incomplete").is_dir():
-            assert proc.poll() is None, "workflow ended before the kill point"
-            assert time.monotonic() < deadline, "kill point never reached"
-            time.sleep(0.02)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+
+    def ready() -> bool:
+        return len(_finished(wd, pattern)) >= at_least and (wd / ".snakemake" / "incomplete").is_dir()
+
+    kill_workflow_when(wd, cfg, ready)
 
 
 KILL_POINTS = (

@@ -7,15 +7,11 @@ short; ``benchmarks/bench_cpu_backends.py demo`` compares all sixteen."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SNAKEMAKE, demo_config, planned_jobs, run_snakemake, write_config
+from conftest import demo_config, kill_workflow_when, planned_jobs, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -31,26 +27,13 @@ def negatives(path: Path) -> dict[str, list[str]]:
     return out
 
 
-def _kill_during_export(wd: Path, cfg: Path, timeout: float = 600) -> None:
+def _kill_during_export(wd: Path, cfg: Path) -> None:
     """Start the workflow; SIGKILL its process group once the export is writing its graph."""
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(wd)]
-    proc = subprocess.Popen(
-        [*cmd, f"--configfile={cfg}", "--cores", "1", "export_model"],
-        cwd=wd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while not list((wd / "results" / "exported").glob(".*.tmp-*/*")):
-            assert proc.poll() is None, "the export ended before the kill point"
-            assert time.monotonic() < deadline, "the export never started"
-            time.sleep(0.02)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+
+    def writing() -> bool:
+        return bool(list((wd / "results" / "exported").glob(".*.tmp-*/*")))
+
+    kill_workflow_when(wd, cfg, writing, "export_model", what="the export's first file")
 
 
 @pytest.fixture(scope="module")
