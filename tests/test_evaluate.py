@@ -24,7 +24,7 @@ from conftest import REPO, demo_config, planned_jobs, run_snakemake, workflow_ru
 pytestmark = pytest.mark.workflow
 
 DATASETS = ("squad_pairs", "docstrings")
-SWEPT = ("sweep.sampling_strategy-top", "sweep.sampling_strategy-random")
+SWEPT = ("sweep.sampling_strategy-top.negatives_per_row-1", "sweep.sampling_strategy-top.negatives_per_row-2")
 VARIANTS = ("base", "in_batch", "shipped", "percpos95", *SWEPT)
 EVALUATE = {
     "datasets": list(DATASETS),
@@ -34,7 +34,7 @@ EVALUATE = {
     "max_seq_length": 64,
     "bootstrap": 200,
     "variants": {"percpos95": {"preset": "percpos95"}},
-    "sweep": {"sampling_strategy": ["top", "random"]},
+    "sweep": {"sampling_strategy": ["top"], "negatives_per_row": [1, 2]},  # a mining and a training axis
 }
 
 
@@ -77,10 +77,14 @@ def test_every_metric_is_a_share_and_every_variant_is_reported(eval_run):
         for v in VARIANTS[1:]:
             assert result["variants"][v]["training"]["steps"] == 2
         assert len(result["comparisons"]) == 15
-        # the sweep: one row per swept variant, its value from its mining options
+        # the sweep: one row per swept variant, its values from its mining options and
+        # from what its training job did
         sweep = result["sweep"]
         assert [r["variant"] for r in sweep["rows"]] == list(SWEPT)
-        assert [r["values"]["sampling_strategy"] for r in sweep["rows"]] == ["top", "random"]
+        assert [r["values"] for r in sweep["rows"]] == [
+            {"sampling_strategy": "top", "negatives_per_row": n} for n in (1, 2)
+        ]
+        assert [result["variants"][v]["training"]["negatives_per_row"] for v in SWEPT] == [1, 2]
         trained = {v: result["variants"][v]["metrics"]["ndcg@10"]["mean"] for v in VARIANTS[1:]}
         assert trained[sweep["best"]] == max(trained.values())
         for ref, lead in sweep["lead"].items():

@@ -75,3 +75,31 @@ def test_null_and_numbers_name_variants_and_a_bad_value_names_its_key():
         _plan({"relative_margin": ["None"]})
     with pytest.raises(ConfigError, match=r"range_max \(200\) exceeds search.topk"):
         _plan({"range_max": [200]})
+
+
+def test_negatives_per_row_and_dropping_empty_queries_are_axes_too():
+    """The training rows' mined negatives (1 or 3) and whether a query left with none is
+    dropped (``min_negatives: 1``) or kept to get random ones (``min_negatives: 0``)."""
+    plan = _plan({"negatives_per_row": [1, 3], "min_negatives": [1, 0]})
+    swept = sorted(v for v in plan.variants["squad_pairs"] if v.startswith("sweep."))
+    assert swept == [
+        "sweep.negatives_per_row-1.min_negatives-0",
+        "sweep.negatives_per_row-1.min_negatives-1",
+        "sweep.negatives_per_row-3.min_negatives-0",
+        "sweep.negatives_per_row-3.min_negatives-1",
+    ]
+    train = {v: plan.job("eval_train", dataset="squad_pairs", variant=v) for v in [*swept, "in_batch", "shipped"]}
+    assert {v: j.negatives for v, j in train.items()} == {
+        **{v: int(v.split(".")[1][-1]) for v in swept},
+        "in_batch": 0,
+        "shipped": 1,
+    }
+    mined = plan.variants["squad_pairs"]
+    assert [mined[v].min_negatives for v in swept] == [0, 1, 0, 1]
+    # the training option changes the training job only: both mine the same rows
+    a, b = swept[1], swept[3]
+    ctx = {"dataset": "squad_pairs"}
+    assert plan.settings("eval_mine", **ctx, variant=a) == plan.settings("eval_mine", **ctx, variant=b)
+    assert plan.settings("eval_train", **ctx, variant=a) != plan.settings("eval_train", **ctx, variant=b)
+    with pytest.raises(ConfigError, match=r"evaluate.sweep.negatives_per_row: 0 is below 1"):
+        _plan({"negatives_per_row": [0]})

@@ -260,8 +260,9 @@ class EvaluateOptions:
     )
     sweep: dict | None = option(
         None,
-        "`{mining option: [values]}`: a grid of variants beside the named ones, each the dataset's own setting "
-        "with one value per option, named after its values (`sweep.range_max-10.sampling_strategy-top`)",
+        "`{option: [values]}` over mining options and `negatives_per_row`: a grid of variants beside the named "
+        "ones, each the dataset's own setting with one value per option, named after its values "
+        "(`sweep.range_max-10.sampling_strategy-top`)",
         reruns=("evaluate",),
     )
     max_variants: int = option(

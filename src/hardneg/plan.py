@@ -34,7 +34,7 @@ from .options import (
     unknown_key,
 )
 from .sources import HF_REPO_RE, parse_source
-from .variants import evaluation_variants
+from .variants import evaluation_variants, variant_negatives
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
@@ -305,13 +305,12 @@ class Plan:
         )
 
     def _eval_train(self, dataset, variant, **_):
-        negatives = 0 if variant == "in_batch" else self.evaluate.negatives_per_row
         return jobs.TrainJob(
             dataset=dataset,
             variant=variant,
             model=self.model,
             evaluate=self.evaluate,
-            negatives=negatives,
+            negatives=variant_negatives(self.evaluate)[variant],
             threads=self.embed.threads,
         )
 

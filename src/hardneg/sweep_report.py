@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 from .metrics import MAIN_METRIC, compare
-from .variants import SWEEP_PREFIX
+from .variants import SWEEP_PREFIX, TRAINING_KEYS
 
 REFERENCES = ("shipped", "seed")  # the variants a best variant's lead is measured against
 
@@ -27,7 +27,7 @@ def sweep_section(result: dict, values: dict, job) -> dict | None:
     rows = [
         {
             "variant": v,
-            "values": {k: job.mining[v][k] for k in axes},
+            "values": {k: _value(result["variants"][v], k) for k in axes},
             MAIN_METRIC: result["variants"][v]["metrics"][MAIN_METRIC],
             "training_rows": result["variants"][v]["training_rows"],
         }
@@ -41,6 +41,12 @@ def sweep_section(result: dict, values: dict, job) -> dict | None:
             c = compare(values[best][MAIN_METRIC], values[ref][MAIN_METRIC], job.evaluate.bootstrap, job.evaluate.seed)
             lead[ref] = {**c, "above_zero": bool(c["ci95"][0] > 0)}
     return {"axes": axes, "rows": rows, "best": best, "lead": lead}
+
+
+def _value(variant: dict, key: str):
+    """A swept option's value in a variant's results: its mining options, or (a training
+    option) what its training job records."""
+    return variant["training"][key] if key in TRAINING_KEYS else variant["mining"][key]
 
 
 def verdict(sweep: dict) -> str:

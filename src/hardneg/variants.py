@@ -2,6 +2,9 @@
 and the grid of ``evaluate.sweep``, each with the mining options its training rows are
 mined with.
 
+A sweep may also vary ``negatives_per_row``, the one training option that is about the
+negatives (:data:`TRAINING_KEYS`); the others hold for every variant.
+
 A swept variant is named after its values (``sweep.range_max-10.sampling_strategy-top``),
 so changing one value of an axis renames, and re-runs, only the variants that hold it.
 The count per dataset is capped by ``evaluate.max_variants`` at planning.
@@ -41,12 +44,16 @@ def _training_rows(opts: MiningOptions) -> MiningOptions:
 # what a swept value of a mining option may be, by the option's annotation
 TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
 MINING_TYPES = {f.name: f.type for f in fields(MiningOptions)}
-# what a sweep may vary: every mining option but the output's shape (training rows have their own)
-SWEEPABLE = [k for k in MINING_TYPES if not k.startswith("output_")]
+# the training options a variant may set (the rest of evaluate: holds for every variant)
+TRAINING_KEYS = ("negatives_per_row",)
+# what a sweep may vary: every mining option but the output's shape (training rows have their
+# own), and the training options a variant may set
+SWEEPABLE = [k for k in MINING_TYPES if not k.startswith("output_")] + list(TRAINING_KEYS)
+KEY_TYPES = {**MINING_TYPES, **{f.name: f.type for f in fields(EvaluateOptions) if f.name in TRAINING_KEYS}}
 
 
 def _check_type(value, key: str, where: str) -> None:
-    kinds = [k.strip() for k in str(MINING_TYPES[key]).split("|")]
+    kinds = [k.strip() for k in str(KEY_TYPES[key]).split("|")]
     ok = any(isinstance(value, TYPES.get(k, object)) for k in kinds)
     if not ok or (isinstance(value, bool) and "bool" not in kinds):
         raise ConfigError(f"{where}: {value!r} is not a valid {key} (expected {' or '.join(kinds)})")
@@ -76,6 +83,8 @@ def sweep_variants(sweep: dict | None) -> dict[str, dict]:
             raise ConfigError(f"{where}: give a non-empty list of values, e.g. [10, 30, 100]")
         for v in values:
             _check_type(v, key, where)
+            if key in TRAINING_KEYS and v < 1:
+                raise ConfigError(f"{where}: {v} is below 1 (the in_batch variant is the one with no mined negatives)")
         names = [_value_name(v, where) for v in values]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}: a value is given twice ({', '.join(names)})")
@@ -113,8 +122,20 @@ def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk:
                 f"'{SWEEP_PREFIX}.' and not be one of " + ", ".join(BUILTIN_VARIANTS)
             )
         out[name] = _mined_with(overrides, shipped, topk, where)
-    for name, overrides in swept.items():
-        out[name] = _mined_with(overrides, shipped, topk, f"evaluate.sweep ({name})")
+    for name, values in swept.items():
+        mining = {k: v for k, v in values.items() if k not in TRAINING_KEYS}
+        out[name] = _mined_with(mining, shipped, topk, f"evaluate.sweep ({name})")
+    return out
+
+
+def variant_negatives(evaluate: EvaluateOptions) -> dict[str, int]:
+    """{trained variant: mined negatives per training row}: ``in_batch`` none, a swept
+    variant its ``negatives_per_row``, the others ``evaluate.negatives_per_row``. Checked
+    by :func:`evaluation_variants`."""
+    out = {"in_batch": 0, "shipped": evaluate.negatives_per_row}
+    out.update({name: evaluate.negatives_per_row for name in evaluate.variants or {}})
+    for name, values in sweep_variants(evaluate.sweep).items():
+        out[name] = values.get("negatives_per_row", evaluate.negatives_per_row)
     return out
 
 
