@@ -116,7 +116,8 @@ def main() -> None:
     print(f"\nwall time {wall:.0f} s; {r['queries']} held-out queries; {a.steps} steps per trained variant\n")
     print("| variant | training rows | nDCG@10 | MRR@10 | Recall@100 | − shipped, nDCG@10 | wall s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for v, x in r["variants"].items():
+    for v in r["order"]:
+        x = r["variants"][v]
         cells = [
             f"{x['metrics'][k]['mean']:.4f} [{x['metrics'][k]['ci95'][0]:.3f}, {x['metrics'][k]['ci95'][1]:.3f}]"
             for k in ("ndcg@10", "mrr@10", "recall@100")

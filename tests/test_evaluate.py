@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import REPO, demo_config, planned_jobs, run_snakemake, workflow_run, write_config
+from hardneg.sweep_report import verdict
 
 pytestmark = pytest.mark.workflow
 
@@ -89,6 +90,8 @@ def test_every_metric_is_a_share_and_every_variant_is_reported(eval_run):
         assert trained[sweep["best"]] == max(trained.values())
         for ref, lead in sweep["lead"].items():
             assert lead["above_zero"] == (lead["ci95"][0] > 0) and ref in ("shipped", "seed")
+        # the demo mines with the seed preset: the lead over shipped is the lead over seed
+        assert sweep["shipped_is_seed"] and "no seed variant" not in verdict(sweep)
     # the docstring set is not trivial for MiniLM: the metrics are neither 0 nor 1
     base = json.loads((wd / "evaluation" / "docstrings.json").read_text())["variants"]["base"]["metrics"]
     assert 0.1 < base["ndcg@10"]["mean"] < 0.95

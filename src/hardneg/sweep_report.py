@@ -12,6 +12,7 @@ import io
 import numpy as np
 
 from .metrics import MAIN_METRIC, compare
+from .options import PRESETS
 from .variants import SWEEP_PREFIX, TRAINING_KEYS
 
 REFERENCES = ("shipped", "seed")  # the variants a best variant's lead is measured against
@@ -40,7 +41,9 @@ def sweep_section(result: dict, values: dict, job) -> dict | None:
         if ref in values and ref != best:
             c = compare(values[best][MAIN_METRIC], values[ref][MAIN_METRIC], job.evaluate.bootstrap, job.evaluate.seed)
             lead[ref] = {**c, "above_zero": bool(c["ci95"][0] > 0)}
-    return {"axes": axes, "rows": rows, "best": best, "lead": lead}
+    shipped = job.mining.get("shipped") or {}
+    is_seed = all(shipped.get(k) == v for k, v in PRESETS["seed"].items() if not k.startswith("output_"))
+    return {"axes": axes, "rows": rows, "best": best, "lead": lead, "shipped_is_seed": is_seed}
 
 
 def _value(variant: dict, key: str):
@@ -55,7 +58,11 @@ def verdict(sweep: dict) -> str:
     for ref, c in sweep["lead"].items():
         sure = "above zero" if c["above_zero"] else "not above zero"
         parts.append(f"over {ref} {c['mean']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], {sure}")
+    if sweep.get("shipped_is_seed"):
+        parts = [p.replace("over shipped ", "over shipped (the seed preset) ", 1) for p in parts]
     missing = [r for r in REFERENCES if r not in sweep["lead"] and r != sweep["best"]]
+    if sweep.get("shipped_is_seed"):
+        missing = [r for r in missing if r != "seed"]
     if missing:
         parts.append(f"no {' or '.join(missing)} variant to compare with")
     return f"best variant by {MAIN_METRIC}: {sweep['best']}" + ("; lead " + "; ".join(parts) if parts else "")
