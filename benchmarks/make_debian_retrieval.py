@@ -101,10 +101,6 @@ def build(entries, n_train: int, n_test: int, n_corpus: int, seed: int = 0):
     return queried, corpus, {k: docid[index[p]] for k, (_, p) in enumerate(queried)}, docid, n_test
 
 
-def write(out: Path, queried, corpus, positive, docid, n_test: int) -> None:
-    beir.write(out, queried, corpus, docid, n_test, positive=positive)
-
-
 def near_copy_share(queried, corpus) -> float:
     """Share of queries whose positive shares its first 20 words with another passage."""
     heads = Counter(" ".join(p.split()[:20]) for p in corpus)
@@ -128,7 +124,7 @@ def main() -> None:
     elif not src.exists():
         download_http(URL, src, "debian", sha256=SHA256)
     queried, corpus, positive, docid, n_test = build(translations(src), a.train, a.test, a.corpus, a.seed)
-    write(a.out, queried, corpus, positive, docid, n_test)
+    beir.write(a.out, queried, corpus, docid, n_test, positive=positive)
     print(
         f"{a.out}: {len(queried) - n_test} train and {n_test} test queries, {len(corpus)} passages; "
         f"{near_copy_share(queried, corpus):.0%} of the positives share their first 20 words with another passage"

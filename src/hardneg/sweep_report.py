@@ -55,14 +55,12 @@ def _value(variant: dict, key: str):
 def verdict(sweep: dict) -> str:
     """One sentence: the best variant and what its lead over the references is worth."""
     parts = []
+    is_seed = sweep.get("shipped_is_seed")
     for ref, c in sweep["lead"].items():
         sure = "above zero" if c["above_zero"] else "not above zero"
-        parts.append(f"over {ref} {c['mean']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], {sure}")
-    if sweep.get("shipped_is_seed"):
-        parts = [p.replace("over shipped ", "over shipped (the seed preset) ", 1) for p in parts]
-    missing = [r for r in REFERENCES if r not in sweep["lead"] and r != sweep["best"]]
-    if sweep.get("shipped_is_seed"):
-        missing = [r for r in missing if r != "seed"]
+        name = "shipped (the seed preset)" if ref == "shipped" and is_seed else ref
+        parts.append(f"over {name} {c['mean']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], {sure}")
+    missing = [r for r in REFERENCES if r not in sweep["lead"] and r != sweep["best"] and not (r == "seed" and is_seed)]
     if missing:
         parts.append(f"no {' or '.join(missing)} variant to compare with")
     return f"best variant by {MAIN_METRIC}: {sweep['best']}" + ("; lead " + "; ".join(parts) if parts else "")
