@@ -27,6 +27,7 @@ PACKAGES = {
     "torch": "torch",
     "sentence_transformers": "sentence-transformers",
     "transformers": "transformers",
+    "tokenizers": "tokenizers",
     "huggingface_hub": "huggingface_hub",
     "datasets": "datasets",
     "openvino": "openvino",

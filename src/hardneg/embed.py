@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from .devices import pick_device
+from .encoding import Pipeline, count_truncated
 from .integrity import fingerprints
 from .io import InputError, Progress, atomic_path, describe_error, write_json
 from .jobs import EmbedJob
@@ -160,14 +162,14 @@ def embedding_dim(model) -> int:
     return int(get())
 
 
-def count_truncated(model, texts: list[str], prompt: str | None) -> int:
-    """How many texts (with their prompt) exceed ``max_seq_length`` tokens, i.e. are
-    truncated by the tokenizer when encoded."""
-    if not texts or not math.isfinite(model.max_seq_length or math.inf) or not callable(model.tokenizer):
-        return 0  # a model without a sequence limit (StaticEmbedding) truncates nothing
-    full = [f"{prompt}{t}" for t in texts] if prompt else texts
-    ids = model.tokenizer(full, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-    return sum(len(x) > model.max_seq_length for x in ids)
+def _blocks(n: int, block_rows: int, texts: list[str], skip) -> Iterator[tuple[int, np.ndarray, list[str]]]:
+    """(block index, rows to encode, their texts) per block of ``block_rows`` rows; rows
+    where ``skip`` is true are left out."""
+    for k, b0 in enumerate(range(0, n, block_rows)):
+        rows = np.arange(b0, min(b0 + block_rows, n))
+        if skip is not None:
+            rows = rows[~skip[rows]]
+        yield k, rows, [texts[i] for i in rows]
 
 
 def encode_blocks(
@@ -184,39 +186,43 @@ def encode_blocks(
 ) -> int:
     """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic).
 
-    Rows where ``skip`` is true are not encoded and left as zeros (queries that take their
-    twin passage's vector). Returns how many texts were truncated to ``max_seq_length``
-    tokens."""
+    Identical texts in a block are encoded once (a title such as "Five Stars" heads one row
+    in eight of amazon_review_2018); the block fixes the batches, so the vectors still do
+    not depend on the shard count. A torch model runs in :class:`hardneg.encoding.Pipeline`
+    (tokenizing and writing overlap the forward passes); another encoder (OpenVINO) through
+    its ``encode``. Rows where ``skip`` is true are not encoded and left as zeros (queries
+    that take their twin passage's vector). Returns how many texts were truncated to
+    ``max_seq_length`` tokens."""
     dim = embedding_dim(model)
     n = len(texts)
     progress = Progress(logger, label, total=n, unit="texts")
-    truncated = 0
     with atomic_path(out_path) as tmp:
         # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
-        for b0 in range(0, n, block_rows):
-            rows = np.arange(b0, min(b0 + block_rows, n))
-            if skip is not None:
-                arr[rows[skip[rows]]] = 0.0
-                rows = rows[~skip[rows]]
-            block = [texts[i] for i in rows]
-            # identical texts in a block are encoded once (a title such as "Five Stars"
-            # heads one row in eight of amazon_review_2018); the block fixes the batch,
-            # so the vectors still do not depend on the shard count
-            first: dict[str, int] = {}
-            inverse = [first.setdefault(t, len(first)) for t in block]
-            if block:
-                emb = model.encode(
-                    list(first),
-                    batch_size=batch_size,
-                    prompt=prompt or None,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-                arr[rows] = emb.astype(np.float32, copy=False)[inverse]
-            truncated += count_truncated(model, block, prompt)
-            progress.update(min(b0 + block_rows, n))
+        if skip is not None:
+            arr[np.flatnonzero(skip[:n])] = 0.0
+
+        write = arr.__setitem__  # (rows, vectors), from the pipeline's writer thread
+
+        def done(block):
+            progress.update(min((block.index + 1) * block_rows, n))
+
+        blocks = _blocks(n, block_rows, texts, skip)
+        if hasattr(model, "vector_kind"):  # an exported graph: its own encode, block by block
+            truncated = 0
+            for k, rows, block in blocks:
+                first: dict[str, int] = {}
+                inverse = [first.setdefault(t, len(first)) for t in block]
+                if block:
+                    emb = model.encode(list(first), batch_size=batch_size, prompt=prompt or None)
+                    arr[rows] = emb.astype(np.float32, copy=False)[inverse]
+                truncated += count_truncated(model, block, prompt)
+                progress.update(min((k + 1) * block_rows, n))
+        else:
+            pipeline = Pipeline(model, batch_size=batch_size, prompt=prompt, device=str(model.device))
+            truncated = pipeline.run(blocks, write, on_block=done)
+            if logger:
+                logger.info("%s: tokenized by %s", label, "the Rust tokenizer" if pipeline.fast else "model.preprocess")
         arr.flush()
         progress.finish()
         if logger:
@@ -235,6 +241,7 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
     m, block_rows = options.model, options.embed.block_rows
     shard, n_shards = options.shard, options.n_shards
     torch.set_num_threads(max(1, options.threads))
+    os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, options.threads)))  # the Rust tokenizer's pool
     model = load_encoder(m, options.embed.precision, getattr(inputs, "exported", None), options.threads, logger)
     kind = claim_vector_kind(Path(outputs.queries).parent, model)
     if logger:

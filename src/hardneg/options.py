@@ -75,7 +75,11 @@ class ModelOptions:
         "hub id, local folder, or `pkg:MODULE` (a package exposing `get_model_path()`)",
         cache=True,
     )
-    batch_size: int = option(128, "texts per forward pass")
+    batch_size: int = option(
+        128,
+        "texts per forward pass on the CPU (sentence-transformers' batches); on a GPU, batches of up to "
+        "`batch_size x max_seq_length` padded tokens, so short texts go in larger batches",
+    )
     max_seq_length: int = option(512, "tokens; longer texts are truncated by the tokenizer (and counted)", cache=True)
     query_prompt: str = option("", "prefix of every query, e.g. bge's retrieval instruction", cache=True)
     passage_prompt: str = option("", "prefix of every passage", cache=True)
