@@ -27,9 +27,12 @@ def merge_shards(shard_ids, shard_scores, out_candidates, *, topk: int, chunk: i
     with atomic_path(out_candidates) as tmp:
         with pq.ParquetWriter(tmp, CANDIDATE_SCHEMA, compression="zstd") as w:
             for s in range(0, n_q, chunk):
-                ids = np.concatenate([a[s : s + chunk] for a in ids_parts], axis=1)
-                scs = np.concatenate([a[s : s + chunk] for a in sc_parts], axis=1)
-                ids, scs = order_candidates(ids, scs, topk)
+                if len(ids_parts) == 1:  # one shard's lists are already in order: no re-sort
+                    ids, scs = np.asarray(ids_parts[0][s : s + chunk]), np.asarray(sc_parts[0][s : s + chunk])
+                else:
+                    ids = np.concatenate([a[s : s + chunk] for a in ids_parts], axis=1)
+                    scs = np.concatenate([a[s : s + chunk] for a in sc_parts], axis=1)
+                    ids, scs = order_candidates(ids, scs, topk)
                 valid = ids >= 0
                 qidx = np.broadcast_to(np.arange(s, s + len(ids))[:, None], ids.shape)[valid]
                 t = QueryRun(qidx, ranks_within(qidx), ids[valid], scs[valid]).table()

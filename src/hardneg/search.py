@@ -19,7 +19,7 @@ from .integrity import verify
 from .io import Progress, atomic_path, read_json
 from .jobs import SearchJob
 from .options import SearchOptions
-from .vectors import QueryVectors, pair_dot
+from .vectors import QueryVectors, pair_dot, torch_pair_dot
 
 
 def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -109,8 +109,10 @@ class FaissIndex:
 
 class TorchFlat:
     """Exact inner-product top-m with torch: a matmul of a query chunk against the whole
-    shard, then ``topk``. fp16 on a GPU (the exact float64 rescoring that follows fixes
-    the order), float32 on the CPU. ``device="cpu"`` gives the same candidates as faiss."""
+    shard, then ``topk``, then the exact float64 rescoring of the m candidates, all on the
+    device (:func:`hardneg.vectors.torch_pair_dot`, bit for bit NumPy's). The matmul is fp16
+    on a GPU (the rescoring fixes the order), float32 on the CPU. ``device="cpu"`` gives the
+    same candidate table as faiss."""
 
     def __init__(self, p: np.ndarray, device: str, threads: int = 1):
         import torch
@@ -120,14 +122,27 @@ class TorchFlat:
             torch.set_num_threads(max(1, threads))
         self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
         self.device = device
-        self.p = torch.from_numpy(p).to(device=device, dtype=self.dtype)
+        self.p32 = torch.from_numpy(p).to(device=device)
+        self.p = self.p32 if self.dtype == torch.float32 else self.p32.to(self.dtype)
+        # float64 elements rescored at a time: about 1 GiB on a GPU, 128 MiB on the CPU
+        self.step_elems = 2**27 if device.startswith("cuda") else 2**24
 
     def top(self, q: np.ndarray, m: int) -> np.ndarray:
+        return self.top_scored(q, m)[0]
+
+    def top_scored(self, q: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """(local ids, float32 exact scores) of each query's top ``m`` by the first-stage score."""
         torch = self.torch
         with torch.inference_mode():
-            qt = torch.from_numpy(np.require(q, requirements="W")).to(device=self.device, dtype=self.dtype)
-            sims = qt @ self.p.T
-            return torch.topk(sims, m, dim=1, sorted=True).indices.cpu().numpy().astype(np.int64)
+            q32 = torch.from_numpy(np.require(q, dtype=np.float32, requirements="CW")).to(self.device)
+            idx = torch.topk(q32.to(self.dtype) @ self.p.T, m, dim=1, sorted=True).indices
+            scores = torch.empty(idx.shape, dtype=torch.float32, device=self.device)
+            step = max(1, self.step_elems // max(1, m * q.shape[1]))
+            q64 = q32.double()
+            for s in range(0, len(q), step):
+                cand = self.p32[idx[s : s + step]].double()
+                scores[s : s + step] = torch_pair_dot(q64[s : s + step, None, :], cand).float()
+            return idx.cpu().numpy().astype(np.int64), scores.cpu().numpy()
 
 
 def row_hashes(a: np.ndarray) -> np.ndarray:
@@ -210,8 +225,11 @@ def search_shard(
             for s in range(0, len(firsts), chunk):
                 rows = firsts[s : s + chunk]
                 q = qm.take(rows)
-                local = searcher.top(q, m)
-                sc = exact_scores(q, p, local, threads)
+                if isinstance(searcher, TorchFlat):
+                    local, sc = searcher.top_scored(q, m)
+                else:
+                    local = searcher.top(q, m)
+                    sc = exact_scores(q, p, local, threads)
                 glob = np.where(local >= 0, local + passage_offset, -1)
                 ids, scs = order_candidates(glob, sc, topk)
                 ids_out[rows, : ids.shape[1]] = ids

@@ -19,6 +19,33 @@ def pair_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a * b).sum(axis=-1)
 
 
+def torch_pair_dot(a, b):
+    """:func:`pair_dot` for float64 torch tensors, on any device, bit for bit: the products
+    of float32 values are exact in float64, and the sum follows NumPy's pairwise order (8
+    running sums in blocks of up to 128, halves above that, added from zero)."""
+    return _pairwise(a * b) + 0.0
+
+
+def _pairwise(x):
+    n = x.shape[-1]
+    if n < 8:
+        res = x.new_zeros(x.shape[:-1])
+        for i in range(n):
+            res = res + x[..., i]
+        return res
+    if n <= 128:
+        m = n - n % 8
+        r = x[..., 0:8]
+        for i in range(8, m, 8):
+            r = r + x[..., i : i + 8]
+        res = ((r[..., 0] + r[..., 1]) + (r[..., 2] + r[..., 3])) + ((r[..., 4] + r[..., 5]) + (r[..., 6] + r[..., 7]))
+        for i in range(m, n):
+            res = res + x[..., i]
+        return res
+    half = n // 2 - (n // 2) % 8
+    return _pairwise(x[..., :half]) + _pairwise(x[..., half:])
+
+
 class ShardedMatrix:
     """Row access by global index into a list of row-sharded ``.npy`` files (mmapped)."""
 
