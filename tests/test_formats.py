@@ -69,3 +69,74 @@ def test_a_writer_leaves_nothing_behind_when_aborted(tmp_path):
 
 def test_every_format_has_a_card_line_with_a_place_for_scores():
     assert all("{scores}" in f.description for f in FORMATS.values())
+
+
+@pytest.mark.parametrize("with_scores", [False, True])
+def test_json_lines_are_json_dumps_bytes_for_a_whole_run(tmp_path, with_scores):
+    """A run of many queries written at once (Arrow kernels, no loop per query): every line
+    is exactly ``json.dumps(record, ensure_ascii=False)``, for both JSON formats."""
+    import json
+    import random
+
+    from hardneg.texts import passage_text
+    from hardneg.writers import Records
+
+    rng = random.Random(7)
+    alphabet = ["a", "é", '"', "\\", "\n", "\t", "\u2028", "\x00", "\x7f", "日", " ", "😀"]
+    words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(40)]
+    docs = [(f"d{i}", rng.choice(["", rng.choice(words)]), rng.choice(words)) for i in range(25)]
+    recs = []
+    for q in range(60):
+        pos = rng.sample(range(25), rng.randint(1, 3))
+        neg = rng.sample(range(25), rng.randint(0, 5))
+        recs.append(
+            (
+                f"q{q}",
+                rng.choice(words),
+                pos,
+                [rng.uniform(-1, 1) for _ in pos],
+                neg,
+                [rng.uniform(-1, 1) for _ in neg],
+                [rng.randint(-1, 99) for _ in neg],
+            )
+        )
+    for fmt in ("tevatron", "flagembedding"):
+        path = tmp_path / f"{fmt}-{with_scores}.jsonl"
+        w = open_writer(path, fmt, 5, with_scores)
+        frags = w.fragments(*zip(*docs, strict=True))
+        run = Records.of(
+            [
+                Record(qid, q, [frags[i] for i in p], ps, [frags[i] for i in n], ns, nr)
+                for qid, q, p, ps, n, ns, nr in recs
+            ]
+        )
+        w.add_run(run)
+        w.close()
+        want = []
+        for qid, q, p, ps, n, ns, nr in recs:
+            if fmt == "tevatron":
+
+                def passage(i, score=None, rank=None):
+                    d = dict(zip(("docid", "title", "text"), docs[i], strict=True))
+                    if with_scores:
+                        d["score"] = round(score, 6)
+                        if rank is not None:
+                            d["rank"] = rank
+                    return d
+
+                rec = {
+                    "query_id": qid,
+                    "query": q,
+                    "positive_passages": [passage(i, s) for i, s in zip(p, ps, strict=True)],
+                    "negative_passages": [passage(i, s, r) for i, s, r in zip(n, ns, nr, strict=True)],
+                }
+            else:
+                rec = {
+                    "query": q,
+                    "pos": [passage_text(*docs[i][1:]) for i in p],
+                    "neg": [passage_text(*docs[i][1:]) for i in n],
+                }
+                if with_scores:
+                    rec |= {"pos_scores": [round(s, 6) for s in ps], "neg_scores": [round(s, 6) for s in ns]}
+            want.append(json.dumps(rec, ensure_ascii=False) + "\n")
+        assert path.read_bytes() == "".join(want).encode("utf-8"), fmt

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 from stages import select_negatives
 
@@ -94,3 +95,17 @@ def test_query_text_exclusion_and_score_bounds():
     chosen = select_negatives(("q", "the query"), (ids, scores, texts), (set(), set(), None), opts, removed)
     assert chosen == [2]
     assert removed == Counter({"query_text": 1, "max_score": 1, "min_score": 1})
+
+
+def test_group_order_is_lexsort_also_on_ties():
+    """The packed sort of the random-sampling order equals ``np.lexsort((keys, groups))``,
+    also where keys tie in their packed high bits (then the exact lexsort decides)."""
+    from hardneg.select import group_order
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 7, 5000):
+        groups = np.sort(rng.integers(0, 64, n))
+        keys = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+        assert np.array_equal(group_order(groups, keys, 64), np.lexsort((keys, groups)))
+    tied = np.array([5, 5 + 1, 3, 1 << 40, (1 << 40) + 2], dtype=np.uint64)  # equal high bits
+    assert np.array_equal(group_order(np.zeros(5, int), tied, 1), np.lexsort((tied, np.zeros(5, int))))

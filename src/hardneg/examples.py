@@ -1,15 +1,16 @@
 """The examples page of one dataset: mined rows a person can check by eye.
 
-- A fixed, seeded sample of ``SAMPLE`` rows of the mined file: the query, its positives and
-  its negatives, each passage with its rank among the query's candidates, its score with
-  the query (bi-encoder, from the embedding cache), its cosine to the closest positive and,
+- ``mined_sample.SHOW`` written queries, a fixed seeded sample: the query, its positives and its
+  negatives, each passage with its rank among the query's candidates, its score with the
+  query (bi-encoder, from the embedding cache), its cosine to the closest positive and,
   when a cross-encoder rescored the candidates, the judge's score.
 - The ``SUSPICIOUS`` negatives closest to their own positive (by cosine, and by the judge's
-  score above the query's lowest positive), over a seeded sample of at most ``SCAN`` rows.
+  score above the query's lowest positive), over a seeded sample of ``SCAN`` queries.
 
-Any output format is read (a reader per format); passages and queries are found by their
-text's hash, so no docid is needed. Texts are HTML-escaped, long ones folded into a
-``<details>`` element; the page has no script and loads nothing.
+Both samples are kept by the mine job as it writes (:mod:`hardneg.mined_sample`), in any
+output format, so this job's cost does not grow with the mined file: it reads the vectors
+of the sample and the texts of what it shows. Texts are HTML-escaped, long ones folded
+into a ``<details>`` element; the page has no script and loads nothing.
 """
 
 from __future__ import annotations
@@ -17,115 +18,104 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from .candidates import read_positive_scores
-from .formats import read_mined
-from .integrity import verify_tables
 from .io import atomic_path, read_json
 from .jobs import ExamplesJob
+from .mined_sample import SCAN, Sample
 from .near_copies import PositiveSimilarity
-from .select import sample_keys
-from .texts import table_hashes
-from .textstore import HashIndex, joined_text
+from .texts import passage_text
+from .textstore import take_rows
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
 
-SAMPLE = 20
 SUSPICIOUS = 20
-SCAN = 20_000
 FOLD = 300  # characters shown before a text folds
 
 
-def candidate_info(path, pairs: set) -> dict:
-    """{(query row, passage row): (rank, score)} of the candidate table, for ``pairs``."""
-    out = {}
-    queries = np.array(sorted({q for q, _ in pairs}), dtype=np.int64)
-    pf = pq.ParquetFile(path)
-    for rg in range(pf.num_row_groups):
-        t = pf.read_row_group(rg)
-        qi = t.column("query_idx").to_numpy()
-        hit = np.flatnonzero(np.isin(qi, queries))
-        if not len(hit):
-            continue
-        pi, rank, score = (t.column(c).to_numpy()[hit] for c in ("passage_idx", "rank", "score"))
-        for q, p, r, s in zip(qi[hit].tolist(), pi.tolist(), rank.tolist(), score.tolist(), strict=True):
-            if (q, p) in pairs:
-                out[(q, p)] = (r, s)
-    return out
-
-
-def picked(n_rows: int, seed: int, k: int) -> np.ndarray:
-    """The ``k`` rows of lowest seeded key: a fixed sample of any file size."""
-    keys = sample_keys(np.full(n_rows, seed, dtype=np.uint64), np.arange(n_rows, dtype=np.int64))
-    return np.sort(np.argsort(keys, kind="stable")[:k])
-
-
-def collect(inputs, job: ExamplesJob, n_rows: int) -> tuple[list[dict], list[dict]]:
-    """The sample rows and the suspicious negatives, each passage with its numbers; only
-    the rows they need are kept while the file streams by."""
-    scan = set(picked(n_rows, job.seed, SCAN).tolist())
-    sample = set(picked(n_rows, job.seed + 1, SAMPLE).tolist())
-    rows = {i: r for i, r in enumerate(read_mined(inputs.mined, job.output_format)) if i in scan or i in sample}
-    queries = HashIndex(table_hashes(inputs.queries, ["text"], lambda b: b.column("text").to_pylist()))
-    passages = HashIndex(table_hashes(inputs.passages, ["title", "text"], lambda b: joined_text(b).to_pylist()))
-    entries = []
-    for i in sorted(rows):
-        q, pos, neg = rows[i]
-        qrow = int(queries.find([q])[0])
-        prow, nrow = passages.find(pos), passages.find(neg)
-        entries.append({"row": i, "query": q, "qrow": qrow, "pos": pos, "neg": neg, "prow": prow, "nrow": nrow})
-    pairs = {(e["qrow"], int(p)) for e in entries for p in e["nrow"]}
-    info = candidate_info(inputs.candidates, pairs) if pairs else {}
-    pos_q, pos_p, pos_s = read_positive_scores(inputs.positive_scores)
-    pos_score = dict(zip(zip(pos_q.tolist(), pos_p.tolist(), strict=True), pos_s.tolist(), strict=True))
+def collect(inputs, job: ExamplesJob) -> tuple[list[dict], list[dict]]:
+    """The shown queries and the suspicious negatives, each passage with its numbers, from
+    the mine job's sample (:mod:`hardneg.mined_sample`): every number is computed for the
+    whole sample at once; texts are read for what the page shows."""
+    s = Sample.load(inputs.sample)
+    n = len(s.query_row)
+    pos_of, neg_of = np.repeat(np.arange(n), s.pos_n), np.repeat(np.arange(n), s.neg_n)
+    pos_start, neg_start = np.r_[0, np.cumsum(s.pos_n)], np.r_[0, np.cumsum(s.neg_n)]
     pvec = ShardedMatrix(list(inputs.passage_vectors))
-    qvec = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors))
-    # each negative's cosine to its row's closest positive, as the near-copy filter computes
-    # it for a query's candidates: each entry's positives are one run, all negatives at once
-    none = np.zeros(0, np.int64)
-    starts = np.concatenate([[0], np.cumsum([len(e["prow"]) for e in entries])]).astype(np.int64)
-    near = PositiveSimilarity(
-        list(inputs.passage_vectors), np.concatenate([e["prow"] for e in entries] + [none]), starts
+    qv = QueryVectors(list(inputs.query_vectors), inputs.twins, list(inputs.passage_vectors)).take(s.query_row)
+    qv = qv.astype(np.float64)
+    pos_cos = pair_dot(qv[pos_of], pvec.take(s.pos_row).astype(np.float64))
+    neg_cos = pair_dot(qv[neg_of], pvec.take(s.neg_row).astype(np.float64))
+    # each negative's cosine to its query's closest positive, as the near-copy filter
+    # computes it for a query's candidates
+    closest = PositiveSimilarity(list(inputs.passage_vectors), s.pos_row, pos_start.astype(np.int64)).highest(
+        neg_of, s.neg_row
     )
-    owner = np.concatenate([np.full(len(e["nrow"]), k, dtype=np.int64) for k, e in enumerate(entries)] + [none])
-    closest = near.highest(owner, np.concatenate([e["nrow"] for e in entries] + [none]))
-    ends = np.cumsum([len(e["nrow"]) for e in entries]).tolist()
-    suspects = []
-    for k, e in enumerate(entries):
-        qv = qvec.take(np.array([e["qrow"]]))[0].astype(np.float64)
-        pv, nv = pvec.take(e["prow"]).astype(np.float64), pvec.take(e["nrow"]).astype(np.float64)
-        mine = closest[ends[k] - len(e["nrow"]) : ends[k]]
-        e["pos_info"] = [
-            {
-                "text": t,
-                "score": float(pair_dot(qv, v)),
-                "judge": pos_score.get((e["qrow"], int(p))) if job.judge else None,
-            }
-            for t, v, p in zip(e["pos"], pv, e["prow"], strict=True)
-        ]
-        low = min((p["judge"] for p in e["pos_info"] if p["judge"] is not None), default=None)
-        e["neg_info"] = []
-        for t, v, p, c in zip(e["neg"], nv, e["nrow"], mine.tolist(), strict=True):
-            rank, cand_score = info.get((e["qrow"], int(p)), (None, None))
-            n = {
-                "text": t,
-                "rank": rank,
-                "score": float(pair_dot(qv, v)),
-                "similarity": c if len(pv) else None,
-                "judge": cand_score if job.judge else None,
-            }
-            n["judge_gap"] = None if n["judge"] is None or low is None else n["judge"] - low
-            e["neg_info"].append(n)
-            suspects.append({**n, "row": e["row"], "query": e["query"], "positive": e["pos"][0] if e["pos"] else ""})
-    sample_rows = [e for e in entries if e["row"] in sample]
-    by_sim = sorted((s for s in suspects if s["similarity"] is not None), key=lambda s: (-s["similarity"], s["row"]))
-    top = by_sim[:SUSPICIOUS]
+    has_pos = s.pos_n[neg_of] > 0
+    mined = s.neg_rank >= 0  # a given negative has no rank, nor a judge's candidate score
+    low = np.full(n, np.inf)
     if job.judge:
-        by_judge = sorted(
-            (s for s in suspects if s["judge_gap"] is not None), key=lambda s: (-s["judge_gap"], s["row"])
-        )
-        top += [s for s in by_judge[:SUSPICIOUS] if s not in top]
-    return sample_rows, top
+        np.minimum.at(low, pos_of, s.pos_score)
+    gap = s.neg_score - low[neg_of]
+    judged = job.judge & mined & np.isfinite(low[neg_of])
+
+    by_sim = np.flatnonzero(has_pos)
+    top = by_sim[np.lexsort((s.record[neg_of[by_sim]], -closest[by_sim].astype(np.float64)))][:SUSPICIOUS].tolist()
+    if job.judge:
+        scored = np.flatnonzero(judged)
+        by_judge = scored[np.lexsort((s.record[neg_of[scored]], -gap[scored]))][:SUSPICIOUS]
+        top += [j for j in by_judge.tolist() if j not in top]
+    shown = np.flatnonzero(s.shown)
+    queries = _texts(inputs.queries, s.query_row[np.r_[shown, neg_of[top]].astype(np.int64)], ["text"])
+    need = [s.pos_row[pos_start[k] : pos_start[k + 1]] for k in shown] + [
+        s.neg_row[neg_start[k] : neg_start[k + 1]] for k in shown
+    ]
+    need += [s.neg_row[top], s.pos_row[pos_start[neg_of[top]]]]
+    passages = _texts(inputs.passages, np.concatenate(need + [np.zeros(0, np.int64)]), ["title", "text"])
+
+    def negative(j: int) -> dict:
+        judge = float(s.neg_score[j]) if job.judge and mined[j] else None
+        return {
+            "text": passages[int(s.neg_row[j])],
+            "rank": int(s.neg_rank[j]) if mined[j] else None,
+            "score": float(neg_cos[j]),
+            "similarity": float(closest[j]) if has_pos[j] else None,
+            "judge": judge,
+            "judge_gap": float(gap[j]) if judged[j] else None,
+        }
+
+    def entry(k: int) -> dict:
+        pos = range(pos_start[k], pos_start[k + 1])
+        return {
+            "row": int(s.record[k]),
+            "query": queries[int(s.query_row[k])],
+            "pos_info": [
+                {
+                    "text": passages[int(s.pos_row[j])],
+                    "score": float(pos_cos[j]),
+                    "judge": float(s.pos_score[j]) if job.judge else None,
+                }
+                for j in pos
+            ],
+            "neg_info": [negative(j) for j in range(neg_start[k], neg_start[k + 1])],
+        }
+
+    def suspect(j: int) -> dict:
+        k = int(neg_of[j])
+        first = passages[int(s.pos_row[pos_start[k]])]
+        return {**negative(j), "row": int(s.record[k]), "query": queries[int(s.query_row[k])], "positive": first}
+
+    return [entry(k) for k in shown], [suspect(j) for j in top]
+
+
+def _texts(path, rows: np.ndarray, columns: list[str]) -> dict[int, str]:
+    """{row: its text} of a prepared table (passages joined as ``passage_text``)."""
+    rows = np.unique(rows)
+    got = take_rows(path, rows, columns)
+    texts = (
+        got["text"]
+        if columns == ["text"]
+        else [passage_text(a, b) for a, b in zip(got["title"], got["text"], strict=True)]
+    )
+    return dict(zip(rows.tolist(), texts, strict=True))
 
 
 def _text(t: str) -> str:
@@ -192,9 +182,8 @@ def page(dataset: str, stats: dict, sample_rows: list[dict], suspects: list[dict
 
 def run(inputs, outputs, options: ExamplesJob, logger=None) -> None:
     """``outputs.page`` (HTML) from the mined file and the caches it was mined from."""
-    verify_tables(inputs, options.dataset, logger)
     stats = read_json(inputs.stats)
-    sample_rows, suspects = collect(inputs, options, stats["output_rows"])
+    sample_rows, suspects = collect(inputs, options)
     with atomic_path(outputs.page) as tmp:
         tmp.write_text(page(options.dataset, stats, sample_rows, suspects, options.judge), encoding="utf-8")
     if logger:

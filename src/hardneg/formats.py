@@ -139,6 +139,18 @@ def read_mined(path, fmt: str):
     return FORMATS[fmt].reader_function()(path)
 
 
+def read_mined_rows(path, fmt: str, rows) -> dict:
+    """Rows ``rows`` (0-based, as :func:`read_mined` counts them) of a mined file: a
+    JSON-lines file reads only those lines; a parquet file is streamed."""
+    from .readers import JSON_ROWS, json_rows
+
+    f = FORMATS[fmt]
+    if f.reader in JSON_ROWS:
+        return json_rows(path, rows, JSON_ROWS[f.reader])
+    wanted = set(rows)
+    return {i: r for i, r in enumerate(read_mined(path, fmt)) if i in wanted}
+
+
 def count_rows(path, fmt: str) -> int:
     """Rows of a mined file of ``fmt`` (lines, or parquet rows), without parsing them."""
     from .readers import count_lines, count_parquet_rows

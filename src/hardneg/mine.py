@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from .candidates import QueryRun, iter_query_runs, read_positive_scores
 from .formats import FORMATS, open_writer
@@ -25,17 +26,31 @@ from .integrity import verify_tables
 from .io import Progress, write_json
 from .jobs import Judge, MineJob
 from .mine_stats import MineStats
+from .mined_sample import Sample, SampleKeeper
 from .near_copies import PositiveSimilarity, normalized_ids
 from .options import MiningOptions
 from .select import REASONS, CandidateArrays, count_reasons, group_starts, in_sorted, query_seeds, sample_keys
 from .select import select_candidates as _select
 from .texts import row_ids
-from .textstore import TextStore, passage_store, scratch_dir
-from .writers import Record, Writer
+from .textstore import HashIndex, TextStore, passage_store, scratch_dir
+from .writers import Records, Writer
 
 TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
 JUDGED = REASONS.index("judged_positive") + 1  # its reason code
 GIVEN_RANK = -1  # the rank written for a negative the data gives (it was not searched for)
+
+
+def _grouped(owner: np.ndarray) -> np.ndarray:
+    """A stable order that brings each owner's items together (none when they already are)."""
+    if np.all(owner[1:] >= owner[:-1]):
+        return np.arange(len(owner))
+    return np.argsort(owner, kind="stable")
+
+
+def _rows_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The rows ``starts[i] .. starts[i] + counts[i]`` of each ``i``, one run after another."""
+    first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return (first + np.arange(int(counts.sum()))).astype(np.int64)
 
 
 class Miner:
@@ -50,11 +65,17 @@ class Miner:
             lambda b: b.column("text"),
             extra=lambda b: query_seeds(opts.seed, b.column("query_id").to_numpy(zero_copy_only=False)),
         )
-        self.passages = passage_store(inputs.passages, tmpdir)
+        # each passage's fragment of the output format, made once here (not once per run)
+        fragments = FORMATS[opts.output_format].writer_class().fragments
+        derived = {"fragment": lambda b: fragments(b.column("docid"), b.column("title"), b.column("text"))}
+        self.passages = passage_store(inputs.passages, tmpdir, derived=derived)
         self.n_queries, self.n_passages = self.queries.num_rows, self.passages.num_rows
         # a text id per passage: the same id for the same embedded text
         self.text_id = row_ids(self.passages.hashes)
         self.n_texts = int(self.text_id.max()) + 1 if len(self.text_id) else 1
+        # each query's text id among the passages' (-1: no passage has its text)
+        q_row = HashIndex(self.passages.hashes).find_hashes(self.queries.hashes)
+        self.query_text_id = np.where(q_row >= 0, self.text_id[np.maximum(q_row, 0)], -1)
 
         # positive_scores.parquet has one row per qrels row, grouped by query in order
         self.pos_q, self.pos_p, self.pos_s = read_positive_scores(inputs.positive_scores)
@@ -87,6 +108,7 @@ class Miner:
         # own n-tuple output) only queries with a full set of negatives are written.
         self.min_negatives = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
         self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
+        self.sample = SampleKeeper(opts.seed)  # the examples page's written queries
         # evaluate's training rows: the held-out queries (hardneg.holdout) are never written
         exclude = getattr(inputs, "exclude", None)
         self.held = None if exclude is None else np.load(exclude).astype(bool)
@@ -112,7 +134,6 @@ class Miner:
         """What selection decides on, for the candidates of queries starting at ``q0``."""
         qi, pi = run.query_idx, run.passage_idx
         g = self.group[qi]
-        qh, ph = self.queries.hashes[qi], self.passages.hashes[pi]
         extra = {}
         if self.opts.exclude_normalized_text:
             extra["excl_norm_text"] = in_sorted(self.excl_norm_keys, g * self.n_norm + self.norm_id[pi])
@@ -133,7 +154,7 @@ class Miner:
             scores=run.score,
             excl_id=in_sorted(self.excl_id_keys, g * max(self.n_passages, 1) + pi),
             excl_text=in_sorted(self.excl_text_keys, g * self.n_texts + self.text_id[pi]),
-            is_query_text=(qh[:, 0] == ph[:, 0]) & (qh[:, 1] == ph[:, 1]),
+            is_query_text=self.query_text_id[qi] == self.text_id[pi],
             margin=self.margin[qi],
             keys=sample_keys(self.queries.extra[qi], pi),
         )
@@ -173,63 +194,62 @@ class Miner:
         return (c.rank >= o.range_min) & (c.rank < o.range_max) & ~c.excl_id & ~c.excl_text
 
     def _write(self, writer: Writer, wq: np.ndarray, run: QueryRun, picked: tuple, span: tuple[int, int]) -> None:
-        """One record per written query ``wq`` of queries ``span`` = [q0, q1); ``picked``:
-        the chosen negatives and the judged positives (relabel) among ``run``'s candidates.
-        Each needed passage is fetched once."""
+        """The records of the written queries ``wq`` of queries ``span`` = [q0, q1), column by
+        column (:class:`hardneg.writers.Records`); ``picked``: the chosen negatives and the
+        judged positives (relabel) among ``run``'s candidates. A query's positives are its
+        qrels, then the judge's; its negatives the given ones, then the chosen."""
         (q0, q1), (chosen, relabel) = span, picked
-        cq, rq = run.query_idx[chosen] - q0, run.query_idx[relabel] - q0
+        nw = len(wq)
+        slot = np.full(q1 - q0, -1, dtype=np.int64)
+        slot[wq - q0] = np.arange(nw)  # a written query's place in the run
         n_pos = self.pos_starts[wq + 1] - self.pos_starts[wq]
-        first = np.repeat(self.pos_starts[wq] - (np.cumsum(n_pos) - n_pos), n_pos)
-        pos_rows = (first + np.arange(int(n_pos.sum()))).astype(np.int64)
+        pos_rows = _rows_of(self.pos_starts[wq], n_pos)
         giv_rows = self._given_rows(wq)
-        need, inverse = np.unique(
-            np.concatenate(
-                [run.passage_idx[chosen], self.pos_p[pos_rows], run.passage_idx[relabel], self.giv_p[giv_rows]]
-            ),
-            return_inverse=True,
+        n_giv = np.zeros(nw, dtype=np.int64) if self.n_given is None else self.n_given[wq]
+        # each query's items together; stable, so the qrels (given) come before the judge's (chosen)
+        pos_owner = np.r_[np.repeat(np.arange(nw), n_pos), slot[run.query_idx[relabel] - q0]]
+        pos_order = _grouped(pos_owner)
+        neg_owner = np.r_[np.repeat(np.arange(nw), n_giv), slot[run.query_idx[chosen] - q0]]
+        neg_order = _grouped(neg_owner)
+        pos_p = np.r_[self.pos_p[pos_rows], run.passage_idx[relabel]][pos_order]
+        neg_p = np.r_[self.giv_p[giv_rows], run.passage_idx[chosen]][neg_order]
+        # read in row order from the memory-mapped store (random order there costs page
+        # faults), then put in output order in memory
+        need, inverse = np.unique(np.r_[pos_p, neg_p], return_inverse=True)
+        frags = self.passages.take_table(need, ["fragment"]).column(0).combine_chunks().take(pa.array(inverse))
+        qtab = self.queries.take_table(wq)
+        recs = Records(
+            query_id=qtab.column("query_id"),
+            query=qtab.column("text"),
+            pos=frags.slice(0, len(pos_p)),
+            pos_n=np.bincount(pos_owner, minlength=nw),
+            pos_score=np.r_[self.pos_s[pos_rows], run.score[relabel]][pos_order],
+            neg=frags.slice(len(pos_p)),
+            neg_n=np.bincount(neg_owner, minlength=nw),
+            neg_score=np.r_[self.giv_s[giv_rows], run.score[chosen]][neg_order],
+            neg_rank=np.r_[np.full(len(giv_rows), GIVEN_RANK), run.rank[chosen]][neg_order],
         )
-        got = self.passages.take(need)
-        frags = writer.fragments(got["docid"], got["title"], got["text"])
-        neg_frag = inverse[: len(chosen)].tolist()
-        pos_frag = inverse[len(chosen) : len(chosen) + len(pos_rows)].tolist()
-        add_frag = inverse[len(chosen) + len(pos_rows) : len(chosen) + len(pos_rows) + len(relabel)].tolist()
-        giv_frag = inverse[len(chosen) + len(pos_rows) + len(relabel) :].tolist()
-        giv_scores = self.giv_s[giv_rows].tolist()
-        n_giv = np.zeros(len(wq), dtype=np.int64) if self.n_given is None else self.n_given[wq]
-        giv_bounds = np.r_[0, np.cumsum(n_giv)].tolist()
-        qtab = self.queries.slice(q0, q1)
-        neg_bounds = np.searchsorted(cq, np.r_[wq - q0, q1 - q0]).tolist()
-        add_bounds = np.searchsorted(rq, np.r_[wq - q0, q1 - q0]).tolist()
-        neg_scores, neg_ranks = run.score[chosen].tolist(), run.rank[chosen].tolist()
-        pos_scores, add_scores = self.pos_s[pos_rows].tolist(), run.score[relabel].tolist()
-        k = 0
-        for j, q in enumerate(wq.tolist()):
-            a, b = neg_bounds[j], neg_bounds[j + 1]
-            ra, rb = add_bounds[j], add_bounds[j + 1]
-            npos = int(n_pos[j])
-            local = q - q0
-            ga, gb = giv_bounds[j], giv_bounds[j + 1]
-            writer.add(
-                Record(
-                    qtab["query_id"][local],
-                    qtab["text"][local],
-                    [frags[i] for i in pos_frag[k : k + npos] + add_frag[ra:rb]],
-                    pos_scores[k : k + npos] + add_scores[ra:rb],
-                    [frags[i] for i in giv_frag[ga:gb] + neg_frag[a:b]],
-                    giv_scores[ga:gb] + neg_scores[a:b],
-                    [GIVEN_RANK] * (gb - ga) + neg_ranks[a:b],
-                )
+        writer.add_run(recs)
+        self.sample.add(
+            Sample(
+                np.zeros(0, np.int64),
+                wq,
+                recs.pos_n,
+                pos_p,
+                recs.pos_score,
+                recs.neg_n,
+                neg_p,
+                recs.neg_rank,
+                recs.neg_score,
+                np.zeros(nw, bool),
             )
-            k += npos
-        writer.flush()
+        )
 
     def _given_rows(self, wq: np.ndarray) -> np.ndarray:
         """Rows of the given-negative table of queries ``wq``, query by query."""
         if self.n_given is None:
             return np.zeros(0, dtype=np.int64)
-        n = self.n_given[wq]
-        first = np.repeat(self.giv_starts[wq] - (np.cumsum(n) - n), n)
-        return (first + np.arange(int(n.sum()))).astype(np.int64)
+        return _rows_of(self.giv_starts[wq], self.n_given[wq])
 
     def run(self, candidates_path, writer: Writer) -> None:
         """Every query in order: runs of whole queries from the candidate table (queries
@@ -252,8 +272,9 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
     """Select negatives for every query of one dataset.
 
     ``inputs``: ``queries``, ``passages`` (prepare's tables), ``candidates``,
-    ``positive_scores`` (merge's or rescore's). ``outputs``: ``mined`` (the training file)
-    and ``stats`` (``mine_stats.json``), both written atomically."""
+    ``positive_scores`` (merge's or rescore's). ``outputs``: ``mined`` (the training file),
+    ``stats`` (``mine_stats.json``) and, where the rule asks for it, ``sample`` (the examples
+    page's queries, :mod:`hardneg.mined_sample`), all written atomically."""
     opts = options.mining
     verify_tables(inputs, options.dataset, logger)
     out_path = Path(outputs.mined)
@@ -266,6 +287,8 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
             writer.abort(exc)
             raise
         writer.close()
+    if getattr(outputs, "sample", None):
+        miner.sample.kept.save(outputs.sample)
     header = {"dataset": options.dataset, "options": asdict(opts), "queries": miner.n_queries}
     if options.judge is not None:
         header["judge"] = asdict(options.judge)

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator
 from typing import NamedTuple
 
+import numpy as np
+
 from .texts import passage_text
 
 
@@ -24,18 +26,49 @@ def _json_lines(path) -> Iterator[dict]:
             yield json.loads(line)
 
 
+def tevatron_row(r: dict) -> MinedRow:
+    return MinedRow(
+        r["query"],
+        [passage_text(p["title"], p["text"]) for p in r["positive_passages"]],
+        [passage_text(p["title"], p["text"]) for p in r["negative_passages"]],
+    )
+
+
+def flagembedding_row(r: dict) -> MinedRow:
+    return MinedRow(r["query"], r["pos"], r["neg"])
+
+
 def read_tevatron(path) -> Iterator[MinedRow]:
-    for r in _json_lines(path):
-        yield MinedRow(
-            r["query"],
-            [passage_text(p["title"], p["text"]) for p in r["positive_passages"]],
-            [passage_text(p["title"], p["text"]) for p in r["negative_passages"]],
-        )
+    return map(tevatron_row, _json_lines(path))
 
 
 def read_flagembedding(path) -> Iterator[MinedRow]:
-    for r in _json_lines(path):
-        yield MinedRow(r["query"], r["pos"], r["neg"])
+    return map(flagembedding_row, _json_lines(path))
+
+
+JSON_ROWS = {"read_tevatron": tevatron_row, "read_flagembedding": flagembedding_row}
+
+
+def line_starts(path, chunk: int = 1 << 26) -> np.ndarray:
+    """Byte offset of every line of a file (and its size last), found a chunk at a time."""
+    parts, offset = [np.zeros(1, dtype=np.int64)], 0
+    with open(path, "rb") as fh:
+        while buf := fh.read(chunk):
+            parts.append(np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10) + offset + 1)
+            offset += len(buf)
+    starts = np.concatenate(parts)
+    return starts if starts[-1] == offset else np.r_[starts, offset]
+
+
+def json_rows(path, rows, convert) -> dict[int, MinedRow]:
+    """Lines ``rows`` (0-based) of a JSON-lines file, each read and parsed alone."""
+    starts = line_starts(path)
+    out = {}
+    with open(path, "rb") as fh:
+        for i in sorted(int(r) for r in rows if 0 <= r < len(starts) - 1):
+            fh.seek(starts[i])
+            out[i] = convert(json.loads(fh.read(int(starts[i + 1] - starts[i]))))
+    return out
 
 
 def _parquet_rows(path) -> Iterator[tuple]:
@@ -96,8 +129,7 @@ def read_labeled_list(path) -> Iterator[MinedRow]:
 
 
 def count_lines(path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for _ in fh)
+    return len(line_starts(path)) - 1
 
 
 def count_parquet_rows(path) -> int:

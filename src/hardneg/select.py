@@ -156,13 +156,12 @@ def select_candidates(
     pool = np.flatnonzero(reason == 0)
     size = np.bincount(cq[pool], minlength=n_queries)
     cap = opts.num_negatives if quota is None else quota[cq[pool]]
+    # the pool is in (query, rank) order; with random sampling, over-full pools take the
+    # quota's smallest random keys, in key order; others keep every candidate in rank order
+    order = np.arange(len(pool))
     if opts.sampling_strategy == "random":
-        # over-full pools: the quota's smallest random keys, in key order;
-        # others keep every candidate in rank order (no padding)
-        order_key = np.where(size[cq[pool]] > cap, c.keys[pool], pos[pool].astype(np.uint64))
-    else:
-        order_key = pos[pool].astype(np.uint64)
-    order = np.lexsort((order_key, cq[pool]))
+        over = np.flatnonzero(size[cq[pool]] > cap)
+        order[over] = over[group_order(cq[pool[over]], c.keys[pool[over]], n_queries)]
     pool = pool[order]
     if quota is not None:
         cap = cap[order]
@@ -170,6 +169,22 @@ def select_candidates(
     within = np.arange(len(pool)) - pstarts[cq[pool]]
     reason[pool[within >= cap]] = _CODE["not_sampled"]
     return pool[within < cap], reason
+
+
+def group_order(groups: np.ndarray, keys: np.ndarray, n_groups: int) -> np.ndarray:
+    """``np.lexsort((keys, groups))`` for uint64 ``keys`` and groups in 0..n_groups-1, as
+    one sort of packed values: the group in the high bits, then the key's high bits, then
+    the position. Where two packed keys of a group tie, the exact lexsort decides."""
+    g_bits = max(1, int(n_groups - 1).bit_length())
+    i_bits = max(1, int(len(groups) - 1).bit_length())
+    if len(groups) < 2 or g_bits + i_bits > 48:
+        return np.lexsort((keys, groups))
+    u = np.uint64
+    packed = (groups.astype(u) << u(64 - g_bits)) | ((keys >> u(g_bits + i_bits)) << u(i_bits))
+    packed = np.sort(packed | np.arange(len(groups), dtype=u))
+    if np.any(np.diff(packed >> u(i_bits)) == 0):
+        return np.lexsort((keys, groups))
+    return (packed & u((1 << i_bits) - 1)).astype(np.int64)
 
 
 def count_reasons(reason: np.ndarray) -> np.ndarray:

@@ -42,9 +42,20 @@ class TextStore:
     """A parquet table copied once into an uncompressed, memory-mapped Arrow file in
     fixed-size record batches, for random row access that reads only the rows asked for.
     ``hash_of(batch)`` gives the text whose 128-bit hash is kept per row (``None``: no
-    hashes)."""
+    hashes). ``derived`` ({name: batch -> array}) adds computed columns, stored with the rest
+    (an output format's per-passage fragment, computed once per job)."""
 
-    def __init__(self, parquet_path, tmpdir, columns: list[str], hash_of=None, *, batch_rows: int = 32768, extra=None):
+    def __init__(
+        self,
+        parquet_path,
+        tmpdir,
+        columns: list[str],
+        hash_of=None,
+        *,
+        batch_rows: int = 32768,
+        extra=None,
+        derived=None,
+    ):
         self.batch_rows = batch_rows
         path = Path(tmpdir) / (Path(parquet_path).stem + ".arrow")
         pf = pq.ParquetFile(parquet_path)
@@ -52,42 +63,53 @@ class TextStore:
         schema = pf.schema_arrow
         self.hashes = np.empty((self.num_rows, 2), dtype=np.uint64) if hash_of else None
         self.extra = np.empty(self.num_rows, dtype=np.uint64) if extra else None
-        done = 0
-        with (
-            pa.OSFile(str(path), "wb") as sink,
-            pa.ipc.new_file(sink, pa.schema([schema.field(c) for c in columns])) as w,
-        ):
+        derived = derived or {}
+        done, w = 0, None
+        with pa.OSFile(str(path), "wb") as sink:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 n = batch.num_rows
                 if hash_of:
                     self.hashes[done : done + n] = text_hashes(hash_of(batch).to_numpy(zero_copy_only=False))
                 if extra:
                     self.extra[done : done + n] = extra(batch)
+                arrays = batch.columns + [f(batch) for f in derived.values()]
+                batch = pa.record_batch(arrays, names=columns + list(derived))
+                w = w or pa.ipc.new_file(sink, batch.schema)
                 w.write_batch(batch)
                 done += n
+            if w is None:  # an empty table: its schema alone
+                fields = [*(schema.field(c) for c in columns), *(pa.field(k, pa.large_string()) for k in derived)]
+                w = pa.ipc.new_file(sink, pa.schema(fields))
+            w.close()
         self._reader = pa.ipc.open_file(pa.memory_map(str(path)))
-        self.columns = columns
+        self.columns = columns + list(derived)
 
     def _batch(self, b: int) -> pa.RecordBatch:
         return self._reader.get_batch(b)
 
     def take(self, idx: np.ndarray) -> dict[str, list]:
         """Columns of rows ``idx`` (any order, repeats allowed) as Python lists."""
+        got = self.take_table(idx)
+        return {c: got.column(c).to_pylist() for c in self.columns}
+
+    def take_table(self, idx: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+        """Rows ``idx`` (any order, repeats allowed) as an Arrow table of ``columns`` (all)."""
         idx = np.asarray(idx, dtype=np.int64)
-        out = {c: [None] * len(idx) for c in self.columns}
         if len(idx) == 0:
-            return out
+            return self._reader.schema.empty_table().select(columns or self.columns)
         b = idx // self.batch_rows
         order = np.argsort(b, kind="stable")
         bounds = np.flatnonzero(np.diff(b[order])) + 1
-        for part in np.split(order, bounds):
-            batch = self._batch(int(b[part[0]])).take(pa.array(idx[part] % self.batch_rows))
-            for c in self.columns:
-                vals = batch.column(c).to_pylist()
-                col = out[c]
-                for i, v in zip(part.tolist(), vals, strict=True):
-                    col[i] = v
-        return out
+        pieces = [
+            self._batch(int(b[part[0]])).select(columns or self.columns).take(pa.array(idx[part] % self.batch_rows))
+            for part in np.split(order, bounds)
+        ]
+        got = pa.Table.from_batches(pieces)
+        if np.all(idx[1:] >= idx[:-1]):  # asked in row order: already in place
+            return got
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return got.take(pa.array(back))
 
     def slice(self, start: int, stop: int) -> dict[str, list]:
         """Columns of the contiguous rows [start, stop) as Python lists."""
@@ -104,9 +126,9 @@ class TextStore:
         return out
 
 
-def passage_store(path, tmpdir, *, hashed: bool = True) -> TextStore:
+def passage_store(path, tmpdir, *, hashed: bool = True, derived=None) -> TextStore:
     """Prepare's passages table: ``docid``, ``title``, ``text``; hashed by ``passage_text``."""
-    return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None)
+    return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None, derived=derived)
 
 
 class HashIndex:
@@ -123,9 +145,32 @@ class HashIndex:
             return np.zeros(0, dtype=np.int64)
         if not len(self.keys):
             return np.full(len(texts), -1, dtype=np.int64)
-        k = text_hashes(texts).view([("a", np.uint64), ("b", np.uint64)]).ravel()
+        return self.find_hashes(text_hashes(texts))
+
+    def find_hashes(self, hashes: np.ndarray) -> np.ndarray:
+        """The first row whose text has each of the (n, 2) uint64 ``hashes``, -1 where none."""
+        if not len(self.keys):
+            return np.full(len(hashes), -1, dtype=np.int64)
+        k = np.ascontiguousarray(hashes).view([("a", np.uint64), ("b", np.uint64)]).ravel()
         pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
         return np.where(self.keys[pos] == k, self.rows[pos], -1)
+
+
+def find_texts(parquet_path, columns: list[str], text_of, texts) -> dict[str, int]:
+    """The first row of a table whose text (``text_of(batch)``, an Arrow string array) is
+    each of ``texts``; texts no row holds are left out. One vectorised pass over the table."""
+    wanted = pa.array(sorted(set(texts)), type=pa.string())
+    first = np.full(len(wanted), -1, dtype=np.int64)
+    done = 0
+    for batch in pq.ParquetFile(parquet_path).iter_batches(batch_size=65536, columns=columns):
+        hit = pc.index_in(text_of(batch), value_set=wanted).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(~np.isnan(hit))
+        pos = hit[rows].astype(np.int64)
+        new = first[pos] < 0
+        order = np.unique(pos[new], return_index=True)[1]  # the first row of each new text
+        first[pos[new][order]] = rows[new][order] + done
+        done += batch.num_rows
+    return {t: int(r) for t, r in zip(wanted.to_pylist(), first.tolist(), strict=True) if r >= 0}
 
 
 def take_rows(parquet_path, idx: np.ndarray, columns: list[str]) -> dict[str, list]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .devices import pick_device
 from .embed import load_model
-from .formats import count_rows, read_mined
+from .formats import count_rows, read_mined_rows
 from .io import InputError, write_json
 from .jobs import TrainJob
 from .readers import count_parquet_rows
@@ -41,8 +41,7 @@ def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
         raise InputError(f"{path}: no training rows (every query was held out or dropped by the variant's mining)")
     rng = np.random.default_rng(seed)
     picks = rng.permutation(total)[: min(n_rows, total)]
-    wanted = set(picks.tolist())
-    got = {i: r for i, r in enumerate(read_mined(path, TRAINING_FORMAT)) if i in wanted}
+    got = read_mined_rows(path, TRAINING_FORMAT, picks.tolist())
     return [got[i] for i in picks.tolist()], total
 
 

@@ -1,21 +1,26 @@
-"""One writer per output format, behind one interface: ``fragments``, ``add``, ``flush``,
+"""One writer per output format, behind one interface: ``fragments``, ``add_run``,
 ``close``, ``abort``. Each writes atomically: the file appears only on ``close()``.
 
-JSON records are assembled from per-passage fragments, each escaped once per run of
-queries; the bytes are exactly those of ``json.dumps(record, ensure_ascii=False)``.
+A run of queries arrives column by column (:class:`Records`), and every writer builds its
+rows with Arrow kernels over the whole run: no Python loop per query. JSON records are
+assembled from per-passage fragments, each escaped once per run; the bytes are exactly
+those of ``json.dumps(record, ensure_ascii=False)``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from json.encoder import encode_basestring as _jstr
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .io import atomic_path
-from .texts import passage_text
+from .textstore import joined_text
 
 
 class Record(NamedTuple):
@@ -30,8 +35,102 @@ class Record(NamedTuple):
     negative_ranks: list
 
 
-def _score_json(score: float) -> str:
-    return json.dumps(round(float(score), 6))
+@dataclass
+class Records:
+    """A run of written queries, column by column: ``pos`` and ``neg`` hold the writer's
+    fragments of their positives and negatives, query after query (``pos_n`` and ``neg_n``
+    per query)."""
+
+    query_id: list
+    query: list
+    pos: pa.Array
+    pos_n: np.ndarray
+    pos_score: np.ndarray
+    neg: pa.Array
+    neg_n: np.ndarray
+    neg_score: np.ndarray
+    neg_rank: np.ndarray
+
+    @staticmethod
+    def of(recs: list[Record]) -> Records:
+        """The run of whole :class:`Record` s (fragments given as strings)."""
+
+        def frags(lists):
+            return _text([f.as_py() if isinstance(f, pa.Scalar) else f for xs in lists for f in xs])
+
+        return Records(
+            [r.query_id for r in recs],
+            [r.query for r in recs],
+            frags(r.positives for r in recs),
+            np.array([len(r.positives) for r in recs], dtype=np.int64),
+            np.array([s for r in recs for s in r.positive_scores], dtype=np.float64),
+            frags(r.negatives for r in recs),
+            np.array([len(r.negatives) for r in recs], dtype=np.int64),
+            np.array([s for r in recs for s in r.negative_scores], dtype=np.float64),
+            np.array([x for r in recs for x in r.negative_ranks], dtype=np.int64),
+        )
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.r_[0, np.cumsum(counts)].astype(np.int64)
+
+
+def _lists(values: pa.Array, counts: np.ndarray) -> pa.Array:
+    """``values`` cut into one list per entry of ``counts``."""
+    return pa.LargeListArray.from_arrays(pa.array(_offsets(counts), pa.int64()), values)
+
+
+def _joined(values: pa.Array, counts: np.ndarray, sep: str = ", ") -> pa.Array:
+    """One string per entry of ``counts``: its ``values`` joined by ``sep``."""
+    return pc.binary_join(_lists(values.cast(pa.large_string()), counts), pa.scalar(sep, pa.large_string()))
+
+
+def _concat(*parts) -> pa.Array:
+    """Element-wise concatenation of string arrays and constant strings."""
+    big = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p.cast(pa.large_string()) for p in parts]
+    return pc.binary_join_element_wise(*big, pa.scalar("", pa.large_string()))
+
+
+def _score_strings(scores: np.ndarray) -> pa.Array:
+    return pa.array([json.dumps(round(s, 6)) for s in scores.tolist()], pa.large_string())
+
+
+def _rounded(scores: np.ndarray) -> pa.Array:
+    return pa.array([round(s, 6) for s in scores.tolist()], pa.float64())
+
+
+def _text(values) -> pa.Array:
+    """Strings (a list or an Arrow array) as an Arrow large_string array."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.large_string())
+    return pa.array(values, pa.large_string())
+
+
+def _json_strings(values) -> pa.Array:
+    """The JSON literal of each string, as ``json.dumps(s, ensure_ascii=False)`` writes it:
+    quoted in Arrow, and escaped by the json module only where a string holds a quote, a
+    backslash or a control character."""
+    arr = _text(values)
+    quoted = _concat('"', arr, '"')
+    needs = pc.match_substring_regex(arr, r'[\x00-\x1f"\\]')
+    if not pc.any(needs).as_py():
+        return quoted
+    escaped = [_jstr(t) for t in arr.filter(needs).to_pylist()]
+    return pc.replace_with_mask(quoted, needs, pa.array(escaped, pa.large_string()))
+
+
+def _passage_texts(titles, texts) -> pa.Array:
+    """``passage_text`` of each (title, text), in Arrow."""
+    cols = [_text(titles).cast(pa.string()), _text(texts).cast(pa.string())]
+    return joined_text(pa.record_batch(cols, names=["title", "text"]))
+
+
+def _within(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, position within owner) of every item, for items counted per owner."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    return owner, np.arange(len(owner)) - np.repeat(_offsets(counts)[:-1], counts)
 
 
 class Writer:
@@ -45,23 +144,26 @@ class Writer:
         self._open()
 
     def _open(self) -> None:
-        self._fh = open(self._tmp, "w", encoding="utf-8")
+        self._fh = open(self._tmp, "wb")
 
     def _close_file(self) -> None:
         self._fh.close()
 
-    def fragments(self, docids: list, titles: list, texts: list) -> list:
-        """Per passage, what every record that mentions it shares (escaped once)."""
+    @staticmethod
+    def fragments(docids, titles, texts) -> pa.Array:
+        """Per passage (lists or Arrow arrays of its fields), what every record that
+        mentions it shares (escaped once)."""
+        raise NotImplementedError
+
+    def add_run(self, run: Records) -> None:
+        """Write a run of queries."""
         raise NotImplementedError
 
     def add(self, rec: Record) -> None:
-        raise NotImplementedError
-
-    def flush(self) -> None:
-        """End of a run of queries."""
+        """Write one query (a run of one)."""
+        self.add_run(Records.of([rec]))
 
     def close(self) -> None:
-        self.flush()
         self._close_file()
         self._ctx.__exit__(None, None, None)
 
@@ -69,53 +171,80 @@ class Writer:
         self._close_file()
         self._ctx.__exit__(type(exc), exc, None)
 
+    def _lines(self, lines: pa.Array) -> None:
+        """Write a string array's values back to back (each ends in a newline), straight
+        from its Arrow buffer."""
+        if not len(lines):
+            return
+        lines = lines.cast(pa.large_string())
+        if lines.null_count:
+            raise ValueError("a null output line")  # a null input field: never silently dropped
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+        self._fh.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
+        self.rows += len(lines)
+
 
 class TevatronWriter(Writer):
     """JSON lines: ``query_id``, ``query``, ``positive_passages``, ``negative_passages``."""
 
-    def fragments(self, docids, titles, texts):
-        return [
-            f'{{"docid": {_jstr(d)}, "title": {_jstr(a)}, "text": {_jstr(b)}'
-            for d, a, b in zip(docids, titles, texts, strict=True)
-        ]
+    @staticmethod
+    def fragments(docids, titles, texts):
+        j = _json_strings
+        return _concat('{"docid": ', j(docids), ', "title": ', j(titles), ', "text": ', j(texts))
 
-    def add(self, rec: Record) -> None:
+    def add_run(self, r: Records) -> None:
+        pos, neg = _text(r.pos), _text(r.neg)
         if self.with_scores:
-            p = [f'{f}, "score": {_score_json(s)}}}' for f, s in zip(rec.positives, rec.positive_scores, strict=True)]
-            n = [
-                f'{f}, "score": {_score_json(s)}, "rank": {int(r)}}}'
-                for f, s, r in zip(rec.negatives, rec.negative_scores, rec.negative_ranks, strict=True)
-            ]
+            pos = _concat(pos, ', "score": ', _score_strings(r.pos_score), "}")
+            ranks = pa.array([str(x) for x in r.neg_rank.tolist()], pa.large_string())
+            neg = _concat(neg, ', "score": ', _score_strings(r.neg_score), ', "rank": ', ranks, "}")
         else:
-            p, n = [f + "}" for f in rec.positives], [f + "}" for f in rec.negatives]
-        self._fh.write(
-            f'{{"query_id": {_jstr(rec.query_id)}, "query": {_jstr(rec.query)}, '
-            f'"positive_passages": [{", ".join(p)}], "negative_passages": [{", ".join(n)}]}}\n'
+            pos, neg = _concat(pos, "}"), _concat(neg, "}")
+        self._lines(
+            _concat(
+                '{"query_id": ',
+                _json_strings(r.query_id),
+                ', "query": ',
+                _json_strings(r.query),
+                ', "positive_passages": [',
+                _joined(pos, r.pos_n),
+                '], "negative_passages": [',
+                _joined(neg, r.neg_n),
+                "]}\n",
+            )
         )
-        self.rows += 1
 
 
 class FlagEmbeddingWriter(Writer):
     """JSON lines: ``query``, ``pos``, ``neg`` (lists of passage texts)."""
 
-    def fragments(self, docids, titles, texts):
-        return [_jstr(passage_text(a, b)) for a, b in zip(titles, texts, strict=True)]
+    @staticmethod
+    def fragments(docids, titles, texts):
+        return _json_strings(_passage_texts(titles, texts))
 
-    def add(self, rec: Record) -> None:
-        line = (
-            f'{{"query": {_jstr(rec.query)}, "pos": [{", ".join(rec.positives)}], "neg": [{", ".join(rec.negatives)}]'
-        )
+    def add_run(self, r: Records) -> None:
+        parts = [
+            '{"query": ',
+            _json_strings(r.query),
+            ', "pos": [',
+            _joined(_text(r.pos), r.pos_n),
+            '], "neg": [',
+            _joined(_text(r.neg), r.neg_n),
+            "]",
+        ]
         if self.with_scores:
-            line += (
-                f', "pos_scores": [{", ".join(map(_score_json, rec.positive_scores))}], '
-                f'"neg_scores": [{", ".join(map(_score_json, rec.negative_scores))}]'
-            )
-        self._fh.write(line + "}\n")
-        self.rows += 1
+            parts += [
+                ', "pos_scores": [',
+                _joined(_score_strings(r.pos_score), r.pos_n),
+                '], "neg_scores": [',
+                _joined(_score_strings(r.neg_score), r.neg_n),
+                "]",
+            ]
+        self._lines(_concat(*parts, "}\n"))
 
 
 class _ParquetWriter(Writer):
-    """Base of the parquet formats: the columns of ``_fields()``, one batch per run of
+    """Base of the parquet formats: the columns of ``_fields()``, one table per run of
     queries. Passages are their embedded text (``passage_text``)."""
 
     def _fields(self) -> list:
@@ -124,27 +253,23 @@ class _ParquetWriter(Writer):
     def _open(self) -> None:
         self._schema = pa.schema(self._fields())
         self._pq = pq.ParquetWriter(self._tmp, self._schema)
-        self._cols: dict[str, list] = {c: [] for c in self._schema.names}
 
     def _close_file(self) -> None:
         self._pq.close()
 
-    def fragments(self, docids, titles, texts):
-        return [passage_text(a, b) for a, b in zip(titles, texts, strict=True)]
+    @staticmethod
+    def fragments(docids, titles, texts):
+        return _passage_texts(titles, texts)
 
-    def _row(self, *values) -> None:
-        for name, v in zip(self._schema.names, values, strict=True):
-            self._cols[name].append(v)
-        self.rows += 1
+    def _columns(self, r: Records) -> list:
+        raise NotImplementedError
 
-    def flush(self) -> None:
-        if self.rows and self._cols[self._schema.names[0]]:
-            self._pq.write_table(pa.table([self._cols[c] for c in self._schema.names], schema=self._schema))
-            self._cols = {c: [] for c in self._schema.names}
-
-
-def _rounded(scores) -> list:
-    return [round(float(s), 6) for s in scores]
+    def add_run(self, r: Records) -> None:
+        cols = self._columns(r)
+        if len(cols[0]):
+            t = pa.table([c.cast(f.type) for c, f in zip(cols, self._schema, strict=True)], schema=self._schema)
+            self._pq.write_table(t)
+            self.rows += t.num_rows
 
 
 class TripletWriter(_ParquetWriter):
@@ -157,10 +282,16 @@ class TripletWriter(_ParquetWriter):
             [("scores", pa.list_(pa.float64()))] if self.with_scores else []
         )
 
-    def add(self, rec: Record) -> None:
-        for pos, ps in zip(rec.positives, rec.positive_scores, strict=True):
-            for neg, ns in zip(rec.negatives, rec.negative_scores, strict=True):
-                self._row(rec.query, pos, neg, *([_rounded((ps, ns))] if self.with_scores else []))
+    def _columns(self, r: Records) -> list:
+        owner, k = _within(r.pos_n * r.neg_n)
+        n_neg = r.neg_n[owner]
+        pos_i = _offsets(r.pos_n)[owner] + k // np.maximum(n_neg, 1)
+        neg_i = _offsets(r.neg_n)[owner] + k % np.maximum(n_neg, 1)
+        cols = [_text(r.query).take(owner), _text(r.pos).take(pos_i), _text(r.neg).take(neg_i)]
+        if self.with_scores:
+            pair = np.column_stack([r.pos_score[pos_i], r.neg_score[neg_i]]).ravel()
+            cols.append(_lists(_rounded(pair), np.full(len(owner), 2)))
+        return cols
 
 
 class LabeledPairWriter(_ParquetWriter):
@@ -173,10 +304,26 @@ class LabeledPairWriter(_ParquetWriter):
         last = ("score", pa.float64()) if self.with_scores else ("label", pa.int64())
         return [(a, pa.string()), (p, pa.string()), last]
 
-    def add(self, rec: Record) -> None:
-        for texts, scores, label in ((rec.positives, rec.positive_scores, 1), (rec.negatives, rec.negative_scores, 0)):
-            for text, score in zip(texts, scores, strict=True):
-                self._row(rec.query, text, round(float(score), 6) if self.with_scores else label)
+    def _columns(self, r: Records) -> list:
+        owner = np.r_[np.repeat(np.arange(len(r.pos_n)), r.pos_n), np.repeat(np.arange(len(r.neg_n)), r.neg_n)]
+        is_pos = np.r_[np.ones(len(r.pos_score), bool), np.zeros(len(r.neg_score), bool)]
+        order = np.lexsort((~is_pos, owner))  # stable: each query's positives, then its negatives
+        owner, is_pos = owner[order], is_pos[order]
+        text = pa.concat_arrays([_text(r.pos), _text(r.neg)]).take(order)
+        if self.with_scores:
+            last = _rounded(np.r_[r.pos_score, r.neg_score][order])
+        else:
+            last = pa.array(is_pos.astype(np.int64))
+        return [_text(r.query).take(owner), text, last]
+
+
+def _per_positive(r: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the one-row-per-positive shapes: each positive's query; and, per positive, the
+    positions of its query's negatives with their counts."""
+    owner = np.repeat(np.arange(len(r.pos_n)), r.pos_n)
+    counts = r.neg_n[owner]
+    row, k = _within(counts)
+    return owner, _offsets(r.neg_n)[owner][row] + k, counts
 
 
 class LabeledListWriter(_ParquetWriter):
@@ -189,10 +336,19 @@ class LabeledListWriter(_ParquetWriter):
         last = ("scores", pa.list_(pa.float64())) if self.with_scores else ("labels", pa.list_(pa.int64()))
         return [(a, pa.string()), (p, pa.list_(pa.string())), last]
 
-    def add(self, rec: Record) -> None:
-        for pos, ps in zip(rec.positives, rec.positive_scores, strict=True):
-            last = _rounded([ps, *rec.negative_scores]) if self.with_scores else [1] + [0] * len(rec.negatives)
-            self._row(rec.query, [pos, *rec.negatives], last)
+    def _columns(self, r: Records) -> list:
+        owner, negs, counts = _per_positive(r)
+        # each row: its positive, then its query's negatives
+        row = np.r_[np.arange(len(owner)), np.repeat(np.arange(len(owner)), counts)]
+        first = np.r_[np.ones(len(owner), bool), np.zeros(len(negs), bool)]
+        order = np.lexsort((~first, row))
+        frag = np.r_[np.arange(len(owner)), len(owner) + negs][order]
+        texts = _lists(pa.concat_arrays([_text(r.pos), _text(r.neg)]).take(frag), counts + 1)
+        if self.with_scores:
+            last = _lists(_rounded(np.r_[r.pos_score, r.neg_score[negs]][order]), counts + 1)
+        else:
+            last = _lists(pa.array(first[order].astype(np.int64)), counts + 1)
+        return [_text(r.query).take(owner), texts, last]
 
 
 class NTupleWriter(_ParquetWriter):
@@ -205,7 +361,15 @@ class NTupleWriter(_ParquetWriter):
         names = [a, p] + [f"negative_{i}" for i in range(1, self.n + 1)]
         return [(c, pa.string()) for c in names] + ([("scores", pa.list_(pa.float64()))] if self.with_scores else [])
 
-    def add(self, rec: Record) -> None:
-        for text, score in zip(rec.positives, rec.positive_scores, strict=True):
-            scores = [_rounded([score, *rec.negative_scores])] if self.with_scores else []
-            self._row(rec.query, text, *rec.negatives, *scores)
+    def _columns(self, r: Records) -> list:
+        owner, negs, counts = _per_positive(r)
+        if len(owner) and not (counts == self.n).all():
+            raise ValueError(f"n-tuple rows need exactly {self.n} negatives")
+        negs = negs.reshape(len(owner), self.n)
+        neg = _text(r.neg)
+        cols = [_text(r.query).take(owner), _text(r.pos)]
+        cols += [neg.take(negs[:, i]) for i in range(self.n)]
+        if self.with_scores:
+            table = np.column_stack([r.pos_score, r.neg_score[negs]]) if len(owner) else np.zeros((0, self.n + 1))
+            cols.append(_lists(_rounded(table.ravel()), np.full(len(owner), self.n + 1)))
+        return cols

@@ -48,6 +48,7 @@ rule mine:
     output:
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
+        sample=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.sample.npz",
     log:
         f"logs/mine/{OUT_KEY}/{{dataset}}.{{ext}}.log",
     benchmark:

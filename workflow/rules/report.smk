@@ -77,14 +77,11 @@ rule report:
 # examples: a page of sample rows and suspicious negatives per dataset (report() page)
 rule examples:
     input:
-        mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
-        stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",
+        sample=rules.mine.output.sample,
+        stats=rules.mine.output.stats,
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
         twins=rules.prepare.output.twins,
-        candidates=scored_candidates("candidates"),
-        positive_scores=scored_candidates("positive_scores"),
-        cache_stats=scored_candidates("candidates.stats", "json"),
         query_vectors=embedding_files("queries"),
         passage_vectors=embedding_files("passages"),
     output:
@@ -103,12 +100,9 @@ rule examples:
         "../envs/mine.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wc, input, attempt: int(
-            2000 + 2 * size_mb([input.passages, input.queries])
-        )
-        * attempt,
-        runtime=lambda wc, input, attempt: int(10 + size_mb([input.candidates]) / 100)
-        * attempt,
+        # a fixed sample: its vectors and the texts it shows, whatever the dataset's size
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
         **job("examples"),
     script:
