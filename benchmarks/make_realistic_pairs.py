@@ -35,11 +35,14 @@ from python_sources import docstrings
 TITLE_TEXT = "Five Stars"
 
 
-def english_sentences(min_words: int = 4) -> list[str]:
-    """Sentences from docstrings (prose only: code-like paragraphs are skipped)."""
+def english_sentences(min_words: int = 4, limit: int | None = None) -> list[str]:
+    """Sentences from docstrings (prose only: code-like paragraphs are skipped); the first
+    ``limit`` of them (None: all)."""
     out: list[str] = []
     seen: set[str] = set()
     for _node, doc in docstrings():
+        if limit is not None and len(out) >= limit:
+            break
         for para in doc.split("\n\n"):
             para = " ".join(para.split())
             if len(para) < 40 or not para[0].isalpha() or re.search(r"[>{}=_|]|::|\.\.\.", para):
@@ -54,11 +57,11 @@ def english_sentences(min_words: int = 4) -> list[str]:
 SHAPES = ("amazon", "gooaq")
 
 
-def make_rows(n_rows: int, seed: int = 0, shape: str = "amazon") -> list:
+def make_rows(n_rows: int, seed: int = 0, shape: str = "amazon", sentence_limit: int | None = None) -> list:
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}: use one of {SHAPES}")
     rng = random.Random(seed)
-    sents = english_sentences()
+    sents = english_sentences(limit=sentence_limit)
     # passages: runs of consecutive sentences (same docstring order), enough for every row
     passages = []
     i = 0
