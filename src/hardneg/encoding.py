@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 TENSOR_KEYS = ("input_ids", "attention_mask", "token_type_ids")
-_DONE = object()
 
 
 @dataclass
@@ -39,7 +38,7 @@ class Block:
     inverse: np.ndarray  # for each of ``rows``, its distinct text
     n_unique: int
     truncated: int  # texts of the block (repeats counted) cut to max_seq_length
-    batches: list  # (distinct-text positions, features) per batch; features filled by the producer
+    batches: list  # per batch: (distinct-text positions, a function that builds its features)
 
 
 class FastFeatures:
@@ -53,8 +52,10 @@ class FastFeatures:
         self.prompt = prompt or ""
         self.tok = Tokenizer.from_str(tok.backend_tokenizer.to_str())  # a private copy to configure
         self.tok.no_padding()
-        self.limit = model.max_seq_length
-        self.tok.enable_truncation(max_length=int(self.limit)) if self.limit else self.tok.no_truncation()
+        if model.max_seq_length:
+            self.tok.enable_truncation(max_length=int(model.max_seq_length))
+        else:
+            self.tok.no_truncation()
         self.pad_id = tok.pad_token_id or 0
         self.keys = [k for k in TENSOR_KEYS if k in tok.model_input_names]
         self.extra: dict = {}

@@ -29,7 +29,16 @@ from .mine_stats import MineStats
 from .mined_sample import Sample, SampleKeeper
 from .near_copies import PositiveSimilarity, normalized_ids
 from .options import MiningOptions
-from .select import REASONS, CandidateArrays, count_reasons, group_starts, in_sorted, query_seeds, sample_keys
+from .select import (
+    REASONS,
+    CandidateArrays,
+    count_reasons,
+    group_starts,
+    in_sorted,
+    query_seeds,
+    runs_of,
+    sample_keys,
+)
 from .select import select_candidates as _select
 from .texts import row_ids
 from .textstore import HashIndex, TextStore, passage_store, scratch_dir
@@ -45,12 +54,6 @@ def _grouped(owner: np.ndarray) -> np.ndarray:
     if np.all(owner[1:] >= owner[:-1]):
         return np.arange(len(owner))
     return np.argsort(owner, kind="stable")
-
-
-def _rows_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The rows ``starts[i] .. starts[i] + counts[i]`` of each ``i``, one run after another."""
-    first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return (first + np.arange(int(counts.sum()))).astype(np.int64)
 
 
 class Miner:
@@ -203,7 +206,7 @@ class Miner:
         slot = np.full(q1 - q0, -1, dtype=np.int64)
         slot[wq - q0] = np.arange(nw)  # a written query's place in the run
         n_pos = self.pos_starts[wq + 1] - self.pos_starts[wq]
-        pos_rows = _rows_of(self.pos_starts[wq], n_pos)
+        pos_rows = runs_of(self.pos_starts[wq], n_pos)
         giv_rows = self._given_rows(wq)
         n_giv = np.zeros(nw, dtype=np.int64) if self.n_given is None else self.n_given[wq]
         # each query's items together; stable, so the qrels (given) come before the judge's (chosen)
@@ -249,7 +252,7 @@ class Miner:
         """Rows of the given-negative table of queries ``wq``, query by query."""
         if self.n_given is None:
             return np.zeros(0, dtype=np.int64)
-        return _rows_of(self.giv_starts[wq], self.n_given[wq])
+        return runs_of(self.giv_starts[wq], self.n_given[wq])
 
     def run(self, candidates_path, writer: Writer) -> None:
         """Every query in order: runs of whole queries from the candidate table (queries

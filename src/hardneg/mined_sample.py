@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .io import atomic_path
-from .select import sample_keys
+from .select import runs_of, sample_keys
 
 SCAN = 2_000  # queries scanned for the suspicious negatives
 SHOW = 20  # queries shown whole
@@ -70,10 +70,7 @@ class Sample:
 
 def _items(counts: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Item positions of the queries ``keep``, for items counted per query."""
-    starts = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    n = counts[keep]
-    first = np.repeat(starts[keep] - (np.cumsum(n) - n), n)
-    return (first + np.arange(int(n.sum()))).astype(np.int64)
+    return runs_of(np.r_[0, np.cumsum(counts)].astype(np.int64)[keep], counts[keep])
 
 
 def empty() -> Sample:
