@@ -41,7 +41,7 @@ from .select import (
 )
 from .select import select_candidates as _select
 from .texts import row_ids
-from .textstore import HashIndex, TextStore, passage_store, scratch_dir
+from .textstore import TextStore, passage_store, scratch_dir
 from .writers import Records, Writer
 
 TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
@@ -77,8 +77,10 @@ class Miner:
         self.text_id = row_ids(self.passages.hashes)
         self.n_texts = int(self.text_id.max()) + 1 if len(self.text_id) else 1
         # each query's text id among the passages' (-1: no passage has its text)
-        q_row = HashIndex(self.passages.hashes).find_hashes(self.queries.hashes)
-        self.query_text_id = np.where(q_row >= 0, self.text_id[np.maximum(q_row, 0)], -1)
+        both = row_ids(np.concatenate([self.passages.hashes, self.queries.hashes]))
+        to_text = np.full(int(both.max(initial=-1)) + 1, -1, dtype=np.int64)
+        to_text[both[: self.n_passages]] = self.text_id
+        self.query_text_id = to_text[both[self.n_passages :]]
 
         # positive_scores.parquet has one row per qrels row, grouped by query in order
         self.pos_q, self.pos_p, self.pos_s = read_positive_scores(inputs.positive_scores)

@@ -30,9 +30,16 @@ def normalized_text(text: str) -> str:
 
 
 def row_ids(hashes: np.ndarray) -> np.ndarray:
-    """The same int64 id for rows with the same 128-bit hash (ids in hash order)."""
-    _, ids = np.unique(hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel(), return_inverse=True)
-    return ids.astype(np.int64).ravel()
+    """The same int64 id for rows with the same 128-bit hash (ids in hash order: the ids
+    ``np.unique`` gives, from a sort of the two 64-bit words, several times faster)."""
+    if len(hashes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((hashes[:, 1], hashes[:, 0]))
+    s = hashes[order]
+    new = np.r_[True, (s[1:, 0] != s[:-1, 0]) | (s[1:, 1] != s[:-1, 1])]
+    ids = np.empty(len(hashes), dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids
 
 
 def table_hashes(path, columns: list[str], text_of, batch_rows: int = 65536) -> np.ndarray:

@@ -1,7 +1,6 @@
 """The one passage (and query) store: random row access to prepare's tables, reading only
-the rows asked for (:class:`TextStore` for many reads, :func:`take_rows` for a few), and
-rows found by their text's hash (:class:`HashIndex`). Used by mine, rescore, examples and
-train."""
+the rows asked for (:class:`TextStore` for many reads, :func:`take_rows` for a few). Used
+by mine, rescore, examples and train."""
 
 from __future__ import annotations
 
@@ -129,48 +128,6 @@ class TextStore:
 def passage_store(path, tmpdir, *, hashed: bool = True, derived=None) -> TextStore:
     """Prepare's passages table: ``docid``, ``title``, ``text``; hashed by ``passage_text``."""
     return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None, derived=derived)
-
-
-class HashIndex:
-    """Rows of a table by the 128-bit hash of their text (the first row of a text)."""
-
-    def __init__(self, hashes: np.ndarray):
-        keys = hashes.view([("a", np.uint64), ("b", np.uint64)]).ravel()
-        self.keys, first = np.unique(keys, return_index=True)
-        self.rows = first.astype(np.int64)
-
-    def find(self, texts: list[str]) -> np.ndarray:
-        """The first row holding each text, -1 where none does."""
-        if not texts:
-            return np.zeros(0, dtype=np.int64)
-        if not len(self.keys):
-            return np.full(len(texts), -1, dtype=np.int64)
-        return self.find_hashes(text_hashes(texts))
-
-    def find_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        """The first row whose text has each of the (n, 2) uint64 ``hashes``, -1 where none."""
-        if not len(self.keys):
-            return np.full(len(hashes), -1, dtype=np.int64)
-        k = np.ascontiguousarray(hashes).view([("a", np.uint64), ("b", np.uint64)]).ravel()
-        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
-        return np.where(self.keys[pos] == k, self.rows[pos], -1)
-
-
-def find_texts(parquet_path, columns: list[str], text_of, texts) -> dict[str, int]:
-    """The first row of a table whose text (``text_of(batch)``, an Arrow string array) is
-    each of ``texts``; texts no row holds are left out. One vectorised pass over the table."""
-    wanted = pa.array(sorted(set(texts)), type=pa.string())
-    first = np.full(len(wanted), -1, dtype=np.int64)
-    done = 0
-    for batch in pq.ParquetFile(parquet_path).iter_batches(batch_size=65536, columns=columns):
-        hit = pc.index_in(text_of(batch), value_set=wanted).to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(~np.isnan(hit))
-        pos = hit[rows].astype(np.int64)
-        new = first[pos] < 0
-        order = np.unique(pos[new], return_index=True)[1]  # the first row of each new text
-        first[pos[new][order]] = rows[new][order] + done
-        done += batch.num_rows
-    return {t: int(r) for t, r in zip(wanted.to_pylist(), first.tolist(), strict=True) if r >= 0}
 
 
 def take_rows(parquet_path, idx: np.ndarray, columns: list[str]) -> dict[str, list]:
