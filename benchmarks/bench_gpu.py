@@ -17,7 +17,9 @@
    (cosine), the fp16 noise of a GPU run.
 5. Writes everything as JSON (``--json``), and prints the ratio.
 
-``--device cpu`` runs it all on the CPU (the test runs it so, at a few hundred rows).
+``--device cpu`` runs it all on the CPU (the test runs it so, at a few hundred rows). The
+work folder (``--workdir``, default ``benchmarks/.cache/gpu-ROWS``) is emptied first, so
+every run is cold.
 """
 
 from __future__ import annotations
