@@ -23,8 +23,7 @@ except ConfigError as exc:
 
 RESULTS = PLAN.workflow.results
 OUTPUT_DIR = PLAN.workflow.output_dir
-# logs of the jobs that write into OUTPUT_DIR are kept apart per output folder, so that
-# runs into two output folders from one working directory never share a log or benchmark
+# logs per output folder: runs into two output folders never share a log or a benchmark
 OUT_KEY = re.sub(r"[^A-Za-z0-9_.-]+", "_", OUTPUT_DIR).strip("_") or "out"
 DATASETS = PLAN.datasets
 EVALUATE = PLAN.evaluate
@@ -32,8 +31,7 @@ EVAL_OUT = EVALUATE.output_dir
 VARIANT_NAMES = PLAN.variant_names()
 JUDGED = bool(PLAN.cross_encoder.name_or_path)
 
-# cache folders, keyed by what changes their contents only: mining settings never
-# re-embed or re-search
+# cache folders, keyed by what changes their contents: mining never re-embeds or searches
 EMBED_KEY = PLAN.embed_key
 EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
 # the model's graph, exported once where model.backend is not torch
@@ -90,10 +88,7 @@ def shard_files(dataset, pattern):
 
 
 def embedding_files(side, ext="npy"):
-    def _files(wildcards):
-        return shard_files(wildcards.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
-
-    return _files
+    return lambda wc: shard_files(wc.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
 
 
 def search_shard_files(kind):
@@ -110,13 +105,10 @@ def scored_candidates(kind, ext="parquet"):
 
 
 def near_copy_vectors(wildcards):
-    """The passage vectors mine compares candidates with their positives by, when its
-    mining options set max_positive_similarity (otherwise none: mine never waits on them).
-    """
-    opts = PLAN.job(
-        "eval_mine" if "variant" in wildcards.keys() else "mine", **wildcards
-    )
-    if opts.mining.max_positive_similarity is None:
+    """The passage vectors mine compares candidates with positives by, where its options
+    set max_positive_similarity (otherwise none: mine never waits on them)."""
+    stage = "eval_mine" if "variant" in wildcards.keys() else "mine"
+    if PLAN.job(stage, **wildcards).mining.max_positive_similarity is None:
         return []
     return embedding_files("passages")(wildcards)
 
