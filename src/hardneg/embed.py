@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .devices import pick_device
-from .encoding import Pipeline, count_truncated
+from .encoding import Pipeline, count_truncated, distinct
 from .integrity import fingerprints
 from .io import InputError, Progress, atomic_path, describe_error, write_json
 from .jobs import EmbedJob
@@ -211,10 +211,9 @@ def encode_blocks(
         if hasattr(model, "vector_kind"):  # an exported graph: its own encode, block by block
             truncated = 0
             for k, rows, block in blocks:
-                first: dict[str, int] = {}
-                inverse = [first.setdefault(t, len(first)) for t in block]
+                unique, inverse = distinct(block)
                 if block:
-                    emb = model.encode(list(first), batch_size=batch_size, prompt=prompt or None)
+                    emb = model.encode(unique, batch_size=batch_size, prompt=prompt or None)
                     arr[rows] = emb.astype(np.float32, copy=False)[inverse]
                 truncated += count_truncated(model, block, prompt)
                 progress.update(min((k + 1) * block_rows, n))

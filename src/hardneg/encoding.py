@@ -108,6 +108,14 @@ def fast_features(model, prompt: str | None, probe: list[str]) -> FastFeatures |
     return fast
 
 
+def distinct(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in order of first appearance, and each text's place among them:
+    a block encodes each text once."""
+    first: dict[str, int] = {}
+    inverse = np.fromiter((first.setdefault(t, len(first)) for t in texts), dtype=np.int64, count=len(texts))
+    return list(first), inverse
+
+
 def st_batches(texts: list[str], batch_size: int) -> list[np.ndarray]:
     """sentence-transformers' ``encode`` batches: positions in its length order, cut every
     ``batch_size`` (the same argsort as its own, so the same order on ties)."""
@@ -143,9 +151,7 @@ class Pipeline:
         self.prefetch = prefetch
 
     def _plan(self, index: int, rows: np.ndarray, texts: list[str]) -> Block:
-        first: dict[str, int] = {}
-        inverse = np.fromiter((first.setdefault(t, len(first)) for t in texts), dtype=np.int64, count=len(texts))
-        unique = list(first)
+        unique, inverse = distinct(texts)
         if not self.probed:
             self.probed = True
             probe = [unique[i] for i in st_batches(unique, self.batch_size)[0]] if unique else []

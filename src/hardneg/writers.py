@@ -3,8 +3,8 @@
 
 A run of queries arrives column by column (:class:`Records`), and every writer builds its
 rows with Arrow kernels over the whole run: no Python loop per query. JSON records are
-assembled from per-passage fragments, each escaped once per run; the bytes are exactly
-those of ``json.dumps(record, ensure_ascii=False)``.
+assembled from per-passage fragments, each escaped once (the mine job makes them once per
+job); the bytes are exactly those of ``json.dumps(record, ensure_ascii=False)``.
 """
 
 from __future__ import annotations
