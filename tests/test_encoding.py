@@ -105,3 +105,40 @@ def test_device_rescoring_equals_numpy_bit_for_bit(dim):
     want = pair_dot(q.astype(np.float64)[:, None, :], p.astype(np.float64)).astype(np.float32)
     got = torch_pair_dot(torch.from_numpy(q).double()[:, None, :], torch.from_numpy(p).double()).float().numpy()
     assert np.array_equal(want.view(np.uint32), got.view(np.uint32))
+
+
+def test_an_interrupted_shard_keeps_its_finished_blocks(minilm, tmp_path, monkeypatch):
+    """Ctrl-C after three blocks, then the same call: those blocks are not encoded again,
+    and the file is the uninterrupted run's, bit for bit (truncation count included)."""
+    from hardneg import encoding, partial
+
+    whole = tmp_path / "whole.npy"
+    want_truncated = encode_blocks(minilm, TEXTS, whole, block_rows=10, batch_size=8, prompt=None)
+    out = tmp_path / "v.npy"
+    to_host, blocks_done = encoding._to_host, []
+
+    def interrupt_at_the_fourth_block(*args):  # in the main thread, as SIGINT raises
+        if len(blocks_done) == 3:
+            raise KeyboardInterrupt
+        blocks_done.append(1)
+        return to_host(*args)
+
+    monkeypatch.setattr(encoding, "_to_host", interrupt_at_the_fourth_block)
+    with pytest.raises(KeyboardInterrupt):
+        encode_blocks(minilm, TEXTS, out, block_rows=10, batch_size=8, prompt=None)
+    monkeypatch.setattr(encoding, "_to_host", to_host)
+    finished = partial.PartialArray.finished
+    assert not out.exists() and (tmp_path / ".v.npy.partial").exists()
+
+    encoded = []
+
+    def record(self, block, truncated):
+        encoded.append(block)
+        finished(self, block, truncated)
+
+    monkeypatch.setattr(partial.PartialArray, "finished", record)
+    truncated = encode_blocks(minilm, TEXTS, out, block_rows=10, batch_size=8, prompt=None)
+    assert encoded == list(range(3, 10))
+    assert truncated == want_truncated
+    assert np.array_equal(np.load(out).view(np.uint32), np.load(whole).view(np.uint32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.npy", "whole.npy"]

@@ -20,10 +20,11 @@ import pyarrow.parquet as pq
 from .devices import pick_device
 from .encoding import Pipeline, count_truncated, distinct
 from .integrity import fingerprints
-from .io import InputError, Progress, atomic_path, describe_error, write_json
+from .io import InputError, Progress, describe_error, write_json
 from .jobs import EmbedJob
 from .models import resolve_model_path
 from .options import ModelOptions
+from .partial import PartialArray, block_digest
 from .texts import passage_text
 
 
@@ -183,50 +184,65 @@ def encode_blocks(
     logger=None,
     label: str = "",
     skip=None,
+    finish: list | None = None,
 ) -> int:
-    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path`` (atomic).
+    """Encode ``texts`` block by block into a float32 ``.npy`` at ``out_path``, renamed into
+    place when whole; the blocks an interrupted run finished are kept (:mod:`hardneg.partial`).
 
     Identical texts in a block are encoded once (a title such as "Five Stars" heads one row
     in eight of amazon_review_2018); the block fixes the batches, so the vectors still do
     not depend on the shard count. A torch model runs in :class:`hardneg.encoding.Pipeline`
     (tokenizing and writing overlap the forward passes); another encoder (OpenVINO) through
     its ``encode``. Rows where ``skip`` is true are not encoded and left as zeros (queries
-    that take their twin passage's vector). Returns how many texts were truncated to
-    ``max_seq_length`` tokens."""
+    that take their twin passage's vector). With ``finish``, the whole array is appended
+    to it for the caller to rename (:meth:`PartialArray.commit`) once a job's other files
+    are done too. Returns how many texts were truncated to ``max_seq_length`` tokens."""
     dim = embedding_dim(model)
     n = len(texts)
     progress = Progress(logger, label, total=n, unit="texts")
-    with atomic_path(out_path) as tmp:
-        # np.save appends .npy to names that lack it; open_memmap writes exactly ``tmp``.
-        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
-        if skip is not None:
-            arr[np.flatnonzero(skip[:n])] = 0.0
-
+    blocks = list(_blocks(n, block_rows, texts, skip))
+    partial = PartialArray(out_path, (n, dim), [block_digest(rows, block) for _, rows, block in blocks])
+    arr = partial.array
+    if partial.kept:
+        blocks = [b for b in blocks if b[0] not in partial.kept]
+        if logger:
+            kept, total = len(partial.kept), len(partial.digests)
+            logger.info("%s: %d of %d blocks kept from an interrupted run", label, kept, total)
+    elif skip is not None:
+        arr[np.flatnonzero(skip[:n])] = 0.0
+    truncated = sum(partial.kept.values())
+    try:
         write = arr.__setitem__  # (rows, vectors), from the pipeline's writer thread
 
         def done(block):
+            partial.finished(block.index, block.truncated)
             progress.update(min((block.index + 1) * block_rows, n))
 
-        blocks = _blocks(n, block_rows, texts, skip)
         if hasattr(model, "vector_kind"):  # an exported graph: its own encode, block by block
-            truncated = 0
             for k, rows, block in blocks:
                 unique, inverse = distinct(block)
                 if block:
                     emb = model.encode(unique, batch_size=batch_size, prompt=prompt or None)
                     arr[rows] = emb.astype(np.float32, copy=False)[inverse]
-                truncated += count_truncated(model, block, prompt)
+                n_trunc = count_truncated(model, block, prompt)
+                truncated += n_trunc
+                partial.finished(k, n_trunc)
                 progress.update(min((k + 1) * block_rows, n))
         else:
             pipeline = Pipeline(model, batch_size=batch_size, prompt=prompt, device=str(model.device))
-            truncated = pipeline.run(blocks, write, on_block=done)
+            truncated += pipeline.run(iter(blocks), write, on_block=done)
             if logger:
                 logger.info("%s: tokenized by %s", label, "the Rust tokenizer" if pipeline.fast else "model.preprocess")
-        arr.flush()
-        progress.finish()
-        if logger:
-            logger.info("%s: %d truncated to max_seq_length", label, truncated)
-        del arr
+        del arr, write
+        if finish is None:
+            partial.commit()
+        else:
+            finish.append(partial)
+    finally:
+        partial.close()
+    progress.finish()
+    if logger:
+        logger.info("%s: %d truncated to max_seq_length", label, truncated)
     return truncated
 
 
@@ -251,6 +267,7 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
         "vectors": kind,
         "max_seq_length": limit if limit and math.isfinite(limit) else None,
     }
+    finished = []  # both sides are renamed into place at the end: a kill keeps their blocks
     for side, path, out, prompt in (
         ("queries", inputs.queries, outputs.queries, m.query_prompt),
         ("passages", inputs.passages, outputs.passages, m.passage_prompt),
@@ -270,12 +287,15 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
             logger=logger,
             label=label,
             skip=skip,
+            finish=finished,
         )
         stats[side] = {"first_row": first, "rows": len(texts), "truncated": n_trunc}
         if skip is not None:
             stats[side]["shared_with_passages"] = int(skip.sum())
             if logger:
                 logger.info("%s: %d rows take their twin passage's vector", label, stats[side]["shared_with_passages"])
+    for partial in finished:
+        partial.commit()
     sides = {outputs.queries: stats["queries"]["rows"], outputs.passages: stats["passages"]["rows"]}
     stats["cache"] = fingerprints("embed", options.dataset, sides)
     write_json(outputs.stats, stats)

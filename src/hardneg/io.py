@@ -94,9 +94,9 @@ def run_stage(run, snakemake) -> None:
     """What every Snakemake script does: hand the rule's files and its job
     (``params.job``, built by :class:`hardneg.plan.Plan`) to a stage's ``run(inputs,
     outputs, job, logger)``. A job's ``threads`` become the threads Snakemake gave the
-    job. On a known input error, log one clear line and exit 1; any other error is a
-    bug, not bad input: its full traceback goes to the rule's log file (the file Snakemake
-    points the user to) before the job fails."""
+    job. On a known input error, log one clear line and exit 1; on Ctrl-C, one line and
+    exit 130. Any other error is a bug, not bad input: its full traceback goes to the
+    rule's log file (the file Snakemake points the user to) before the job fails."""
     job = snakemake.params.job
     if "threads" in {f.name for f in fields(job)}:
         job = replace(job, threads=snakemake.threads)
@@ -107,6 +107,9 @@ def run_stage(run, snakemake) -> None:
     except InputError as exc:
         logger.error("%s", exc)
         sys.exit(1)
+    except KeyboardInterrupt:
+        logger.warning("%s interrupted; what it finished is kept for the next run", name)
+        sys.exit(130)
     except BaseException as exc:
         if isinstance(exc, SystemExit) and not exc.code:
             raise
