@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import AFTER_MINE, demo_config, planned_jobs, run_snakemake, write_config
+from hardneg.formats import file_tag
 
 pytestmark = pytest.mark.workflow
 
@@ -17,7 +18,7 @@ SUBSET = ["squad_pairs", "gooaq_pairs", "searchQA_top5_snippets", "hotpotqa"]
 def _mine(wd, name, **mining):
     """Only the mined files (and their stats) of every demo dataset, into retrieval/NAME."""
     cfg = write_config(wd / f"{name}.yaml", demo_config(output_dir=f"retrieval/{name}", mining=mining))
-    ext = "parquet" if mining.get("output_format") == "sentence-transformers" else "jsonl"
+    ext = file_tag(mining.get("output_format", "tevatron"))
     targets = [f"retrieval/{name}/{ds}.{ext}" for ds in demo_config()["datasets"]]
     proc = run_snakemake(wd, cfg, "--cores", "2", *targets)
     return proc, wd / "retrieval" / name
@@ -54,7 +55,7 @@ def test_flagembedding_format_loads_with_datasets(demo_run):
 
     wd, _ = demo_run
     _, out = _mine(wd, "flag", output_format="flagembedding")
-    ds = load_dataset("json", data_files=str(out / "hotpotqa.jsonl"), split="train")
+    ds = load_dataset("json", data_files=str(out / "hotpotqa.flagembedding.jsonl"), split="train")
     assert ds.column_names == ["query", "pos", "neg"]
     assert all(1 <= len(n) <= 16 and p for p, n in zip(ds["pos"], ds["neg"], strict=True))
 
@@ -73,7 +74,8 @@ def test_sentence_transformers_format_loads_with_datasets(demo_run):
 
     wd, _ = demo_run
     _, out = _mine(wd, "st", output_format="sentence-transformers", num_negatives=4)
-    ds = load_dataset("parquet", data_files=str(out / "searchQA_top5_snippets.parquet"), split="train")
+    mined = out / "searchQA_top5_snippets.sentence-transformers.parquet"
+    ds = load_dataset("parquet", data_files=str(mined), split="train")
     assert ds.column_names == ["anchor", "positive"] + [f"negative_{i}" for i in range(1, 5)]
     assert len(ds) > 0 and all(ds[f"negative_{i}"][0] for i in range(1, 5))
     # one row per (query, positive): searchQA rows have several positives

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from .options import MiningOptions
+
 
 @dataclass(frozen=True, kw_only=True)
 class Format:
@@ -125,6 +127,14 @@ PARQUET_SCORES = {
     "LabeledPairWriter": "`score` (float64) in place of `label`",
     "LabeledListWriter": "`scores` (float64) in place of `labels`",
 }
+
+
+def file_tag(fmt: str) -> str:
+    """What follows ``NAME.`` in the mined file's name. The seed recipe's format keeps its
+    file name (``NAME.jsonl``); every other format names itself (``NAME.triplet.parquet``),
+    so the files of two formats sit side by side and `datasets` never reads one as the other."""
+    ext = FORMATS[fmt].extension
+    return ext if fmt == MiningOptions().output_format else f"{fmt}.{ext}"
 
 
 def open_writer(path, fmt: str, num_negatives: int, with_scores: bool, columns=("anchor", "positive")):

@@ -6,7 +6,7 @@ Imported while the DAG is built, so it imports nothing heavy.
 
 from __future__ import annotations
 
-from .formats import FORMATS
+from .formats import file_tag
 from .options import cross_encoder_cache_key
 
 
@@ -36,6 +36,6 @@ def benchmark_files(plan, patterns: dict, dataset: str) -> dict:
     }
     if plan.cross_encoder.name_or_path:
         out["rescore"] = [patterns["rescore"].format(dataset=dataset)]
-    ext = FORMATS[plan.mining[dataset].output_format].extension
+    ext = file_tag(plan.mining[dataset].output_format)
     out["mine"] = [patterns["mine"].format(dataset=dataset, ext=ext)]
     return out

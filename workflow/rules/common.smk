@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from hardneg.formats import FORMATS
+from hardneg.formats import file_tag
 from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key, export_key
 from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import Plan
@@ -55,7 +55,7 @@ wildcard_constraints:
     filename=r"[^/]+",
     kind="hf|http",
     split=r"[^/]+",
-    ext="jsonl|parquet",
+    ext=r"([a-z-]+\.)?(jsonl|parquet)",
     variant="|".join(re.escape(v) for v in VARIANT_NAMES),
 
 
@@ -69,7 +69,7 @@ def job(stage, **context):
 
 
 def output_ext(dataset):
-    return FORMATS[PLAN.mining[dataset].output_format].extension
+    return file_tag(PLAN.mining[dataset].output_format)
 
 
 def raw_input(wildcards):
