@@ -135,7 +135,7 @@ def run(inputs, outputs, options: CardJob, logger=None) -> dict:
 Hard negatives mined for the pairs of **{dataset}**, for training text-embedding models.
 
 - **Source:** {where}.
-- **Model:** `{model["name_or_path"]}`, max length {model["max_seq_length"]}, query prompt
+- **Model:** `{model["name_or_path"]}`, max length {model["max_seq_length"] or "(the model's own)"}, query prompt
   {json.dumps(model["query_prompt"])}, passage prompt {json.dumps(model["passage_prompt"])}{backend}.
 - **Search:** {describe_search(search)}; top {search["topk"]} candidates per query.
 - **Mining:** ranks {mining["range_min"]}..{mining["range_max"] - 1} ({mining["rank_window"]} window), up to

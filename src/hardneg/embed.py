@@ -104,7 +104,8 @@ def load_model(model_opts: ModelOptions, precision: str = "auto", device: str | 
     if dtype == "fp16":
         model.half()
     try:
-        model.max_seq_length = model_opts.max_seq_length
+        if model_opts.max_seq_length is not None:  # none: the model's own
+            model.max_seq_length = model_opts.max_seq_length
     except AttributeError:
         # e.g. StaticEmbedding (model2vec / static-retrieval models): no sequence limit
         # to set, since such a model never truncates

@@ -1,12 +1,10 @@
 """Every option of the workflow, with its default, unit and one-line doc, in one place.
 
 One frozen dataclass per config block (``model``, ``embed``, ``search``, ``cross_encoder``,
-``prepare``, ``evaluate``, ``mining`` and a dataset's entry): these are the only defaults
-in the code. ``workflow/schemas/config.schema.yaml`` and ``config/README.md`` are tested
-equal to them (``tests/test_options.py``). :mod:`hardneg.plan` builds them from the config
-and hands each stage its job (:mod:`hardneg.jobs`).
-
-Imported while the DAG is built, so it imports nothing heavy.
+``prepare``, ``evaluate``, ``mining`` and a dataset's entry): the only defaults in the
+code. ``workflow/schemas/config.schema.yaml`` and ``config/README.md`` are tested equal to
+them. :mod:`hardneg.plan` builds them from the config and hands each stage its job
+(:mod:`hardneg.jobs`). Imported while the DAG is built, so it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -80,7 +78,9 @@ class ModelOptions:
         "texts per forward pass on the CPU (sentence-transformers' batches); on a GPU, batches of up to "
         "`batch_size x max_seq_length` padded tokens, so short texts go in larger batches",
     )
-    max_seq_length: int = option(512, "tokens; longer texts are truncated by the tokenizer (and counted)", cache=True)
+    max_seq_length: int | None = option(
+        None, "tokens; longer texts are truncated by the tokenizer (and counted); none: the model's own", cache=True
+    )
     query_prompt: str = option("", "prefix of every query, e.g. bge's retrieval instruction", cache=True)
     passage_prompt: str = option("", "prefix of every passage", cache=True)
     trust_remote_code: bool = option(False, "passed to SentenceTransformer; off unless you turn it on")
