@@ -60,16 +60,16 @@ def both(tmp_path_factory):
     merge_shards([wd / "ids.npy"], [wd / "sc.npy"], 100, wd / "cand.parquet")
     positive_scores([wd / "q.npy"], [wd / "p.npy"], t["r"], wd / "pos.parquet")
 
-    def ours(fmt: str, scores: bool) -> Path:
+    def ours(fmt: str, scores: bool, sampling: str = "top") -> Path:
         opts = MiningOptions(
             **SETTINGS,
             rank_window="filtered",
-            sampling_strategy="top",
+            sampling_strategy=sampling,
             group_identical_queries=True,  # ST groups identical anchors and pools their positives
             output_format=fmt,
             output_scores=scores,
         )
-        out = wd / f"ours-{fmt}-{scores}.{FORMATS[fmt].extension}"
+        out = wd / f"ours-{fmt}-{scores}-{sampling}.{FORMATS[fmt].extension}"
         mine_dataset((t["q"], t["p"]), (wd / "cand.parquet", wd / "pos.parquet"), out, wd / "stats.json", opts)
         return out
 
@@ -157,3 +157,14 @@ def test_every_output_shape_is_the_one_sentence_transformers_writes(both, negati
     # once; we keep one output row per input row, so the same rows, some repeated.
     for q in tie_free - once:
         assert set(mine[q][0]) == set(st[q][0]), q
+
+
+def test_sampled_negatives_come_hardest_first_as_sentence_transformers_writes_them(both):
+    """mine_hard_negatives re-sorts randomly sampled negatives by score; so do its shapes here."""
+    rows = pq.read_table(both.ours("n-tuple", True, "random")).to_pylist()
+    assert len(rows) > 250
+    for row in rows:
+        negatives = row["scores"][1:]
+        assert negatives == sorted(negatives, reverse=True), row["anchor"]
+    top = {r["anchor"]: r for r in pq.read_table(both.ours("n-tuple", False)).to_pylist()}
+    assert any(r["negative_1"] != top[r["anchor"]]["negative_1"] for r in rows)  # sampled, not the top 5

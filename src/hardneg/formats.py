@@ -27,6 +27,9 @@ class Format:
     reader: str  # function in hardneg.readers: path -> iterator of MinedRow
     full_rows: bool = False  # fixed negative_1..N columns: only queries with N negatives are written
     one_positive: bool = False  # a row holds one positive (the judge cannot add positives to it)
+    # sentence-transformers' shapes: a query's mined negatives in score order, hardest first,
+    # as mine_hard_negatives writes them whatever the sampling (else: in sampled order)
+    hardest_first: bool = False
 
     def describe(self, with_scores: bool, columns=("anchor", "positive")) -> str:
         """The card's line: the description with the output's column names and, with
@@ -81,6 +84,7 @@ FORMATS = {
                 reader="read_n_tuple",
                 full_rows=True,
                 one_positive=True,
+                hardest_first=True,
             )
             for name in ("sentence-transformers", "n-tuple")
         ),
@@ -94,6 +98,7 @@ FORMATS = {
             writer="TripletWriter",
             reader="read_triplet",
             one_positive=True,
+            hardest_first=True,
         ),
         Format(
             name="labeled-pair",
@@ -105,6 +110,7 @@ FORMATS = {
             writer="LabeledPairWriter",
             reader="read_labeled_pair",
             one_positive=True,
+            hardest_first=True,
         ),
         Format(
             name="labeled-list",
@@ -116,6 +122,7 @@ FORMATS = {
             writer="LabeledListWriter",
             reader="read_labeled_list",
             one_positive=True,
+            hardest_first=True,
         ),
     )
 }

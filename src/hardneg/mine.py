@@ -112,6 +112,7 @@ class Miner:
         # The sentence-transformers n-tuple has fixed negative_1..n columns, so (as in its
         # own n-tuple output) only queries with a full set of negatives are written.
         self.min_negatives = opts.num_negatives if FORMATS[opts.output_format].full_rows else opts.min_negatives
+        self.hardest_first = FORMATS[opts.output_format].hardest_first
         self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
         self.sample = SampleKeeper(opts.seed)  # the examples page's written queries
         # evaluate's training rows: the held-out queries (hardneg.holdout) are never written
@@ -183,6 +184,8 @@ class Miner:
         written = (n_chosen + given >= self.min_negatives) & mined
         self.stats.add_chosen(n_chosen[mined], self.opts.num_negatives, written[mined], given[mined])
         chosen = chosen[written[c.cq[chosen]]]  # only written queries' negatives
+        if self.hardest_first:  # candidates are in (query, score) order: sorted, hardest first
+            chosen = np.sort(chosen)
         self.stats.add_written(run.score[chosen], run.rank[chosen])
         relabel = np.zeros(0, dtype=np.int64)
         if self.judge is not None and self.judge.false_negatives == "relabel":
