@@ -140,10 +140,11 @@ def snakemake_command(folder: Path, cores: int | None, profile: str | None, extr
     return cmd + list(extra)
 
 
-def run_workflow(folder: Path, cores: int | None = None, profile: str | None = None, *, dry_run=False, verbose=False):
-    """Run the workflow in ``folder``; its output goes to ``folder/hardneg.log``, the
-    progress lines (all of it with ``verbose``) to the terminal. Returns the exit code:
-    130 after Ctrl-C, once Snakemake has stopped its jobs."""
+def run_workflow(folder: Path, cores: int | None = None, profile: str | None = None, *, dry_run=False, echo="steps"):
+    """Run the workflow in ``folder``; its output goes to ``folder/hardneg.log``, and to
+    the terminal: its progress lines (``echo="steps"``), all of it (``"all"``) or nothing
+    (``"none"``). Returns the exit code: 130 after Ctrl-C, once Snakemake has stopped its
+    jobs."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if any((folder / ".snakemake" / "locks").glob("*")):  # left by a killed run: no live run holds it
         subprocess.run([*snakemake_command(folder, cores, profile), "--unlock"], env=env, capture_output=True)
@@ -159,7 +160,7 @@ def run_workflow(folder: Path, cores: int | None = None, profile: str | None = N
             try:
                 for line in proc.stdout:
                     log.write(line)
-                    if verbose or STEPS.match(line):
+                    if echo == "all" or (echo == "steps" and STEPS.match(line)):
                         print(line.rstrip("\n"), flush=True)
                 break
             except KeyboardInterrupt:
@@ -172,7 +173,7 @@ def run_workflow(folder: Path, cores: int | None = None, profile: str | None = N
     if interrupted:
         print("hardneg: interrupted; finished steps are kept: run the same command again to continue", flush=True)
         return 130
-    if code and not verbose:
+    if code and echo != "all":
         text = log_path.read_text(encoding="utf-8", errors="replace")
         start = text.find("Error in rule")
         print(text[start:] if start >= 0 else text[-4000:], end="", file=sys.stderr)
@@ -180,14 +181,14 @@ def run_workflow(folder: Path, cores: int | None = None, profile: str | None = N
     return code
 
 
-def mine(req: Request, cores=None, profile=None, *, dry_run=False, verbose=False) -> Path:
+def mine(req: Request, cores=None, profile=None, *, dry_run=False, echo="steps") -> Path:
     """Mine ``req`` into ``req.output``; returns the mined file's path. Raises
     ``SystemExit`` with the workflow's exit code if it fails or is interrupted."""
     folder = req.output.expanduser().resolve()
     config = build_config(req)
     with run_lock(folder):
         (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        code = run_workflow(folder, cores, profile, dry_run=dry_run, verbose=verbose)
+        code = run_workflow(folder, cores, profile, dry_run=dry_run, echo=echo)
     if code:
         raise SystemExit(code)
     return folder / mined_file(config, req.name)
@@ -267,7 +268,7 @@ def request(args) -> Request:
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
     req = request(args)
-    path = mine(req, args.cores, args.profile, dry_run=args.dry_run, verbose=args.verbose)
+    path = mine(req, args.cores, args.profile, dry_run=args.dry_run, echo="all" if args.verbose else "steps")
     if args.dry_run:
         return
     folder = path.parent
