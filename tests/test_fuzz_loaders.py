@@ -423,8 +423,9 @@ def table_column(kind: str, texts: list[str], draw):
     return medmcqa_column(kind, texts, draw)
 
 
-def write_table_file(table: pa.Table, kind: str, draw) -> bytes:
-    """One table as the bytes of a ``kind`` file; text formats write lists as JSON."""
+def write_table_file(table: pa.Table, kind: str, draw, unbalanced: bool = False) -> bytes:
+    """One table as the bytes of a ``kind`` file; text formats write lists as JSON.
+    ``unbalanced``: a CSV/TSV record (drawn) gets one field too many or too few."""
     if kind == "parquet":
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=max(1, draw(st.integers(1, 8))))
@@ -442,8 +443,12 @@ def write_table_file(table: pa.Table, kind: str, draw) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, delimiter="\t" if kind == "tsv" else ",")
         writer.writerow(table.column_names)
-        for r in rows:
-            writer.writerow([json.dumps(v) if isinstance(v, list) else v for v in r.values()])
+        odd = draw(st.integers(0, len(rows) - 1)) if unbalanced and rows else -1
+        for i, r in enumerate(rows):
+            cells = [json.dumps(v) if isinstance(v, list) else v for v in r.values()]
+            if i == odd:
+                cells = cells[:-1] if len(cells) > 1 and draw(st.booleans()) else [*cells, "one too many"]
+            writer.writerow(cells)
         body = out.getvalue()
     data = body.encode("utf-8", "surrogatepass")
     return gzip.compress(data, mtime=0) if kind.endswith(".gz") else data
@@ -469,7 +474,9 @@ def test_table_loader_accounts_for_every_row_or_names_the_file(texts, kinds, fil
         if kind != "missing":
             cols[name] = table_column(kind, list(values), data.draw)
     table = pa.table(cols) if cols else pa.table({"id": pa.array(range(len(texts)))})
-    blob, intact = data.draw(damaged(write_table_file(table, file_kind, data.draw)))
+    unbalanced = file_kind in ("csv", "csv.gz", "tsv") and len(texts) > 0 and data.draw(st.booleans())
+    whole = write_table_file(table, file_kind, data.draw, unbalanced)
+    blob, intact = data.draw(damaged(whole))
     wanted = TableColumns(query="question", positive="answer", negatives=("negative",)) if named else TableColumns()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -478,3 +485,45 @@ def test_table_loader_accounts_for_every_row_or_names_the_file(texts, kinds, fil
         stats = run_prepare("table", raw, tmp / "out", cap, columns=wanted)
         if stats is not None and intact and file_kind in ("parquet", "arrow"):
             assert stats["accounting"][str(raw)]["read"] == len(texts)
+        if stats is not None and unbalanced and intact:  # a record of another width: counted
+            assert stats["bad_rows_skipped"].get("unbalanced_row", 0) >= 1, stats
+
+
+def _cut_inside_quotes(blob: bytes, kind: str) -> bool:
+    """Whether the file ends inside a quoted field, as Python's strict ``csv`` reads it."""
+    reader = csv.reader(io.StringIO(blob.decode("utf-8", "replace"), newline=""), strict=True,
+                        delimiter="\t" if kind == "tsv" else ",")  # fmt: skip
+    try:
+        list(reader)
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+@FUZZ
+@given(
+    rows=st.lists(st.tuples(text, text), min_size=1, max_size=8),
+    kind=st.sampled_from(["csv", "tsv"]),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+    unbalanced=st.booleans(),
+    cap=caps,
+    data=st.data(),
+)
+def test_a_cut_off_or_unbalanced_csv_fails_or_counts_and_never_reads_short(rows, kind, cut, unbalanced, cap, data):
+    """A CSV or TSV cut inside a quoted field fails; a record wider or narrower than the
+    header fails or is counted; neither comes through as a short cell."""
+    from hardneg.columns import TableColumns
+
+    table = pa.table({"question": [r[0] for r in rows], "answer": [r[1] for r in rows]})
+    whole = write_table_file(table, kind, data.draw, unbalanced)
+    blob = whole if cut is None else whole[: int(len(whole) * cut)]
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / f"table.{kind}"
+        raw.write_bytes(blob)
+        stats = run_prepare("table", raw, Path(tmp) / "out", cap, columns=TableColumns())
+    if _cut_inside_quotes(blob, kind):
+        event("cut inside a quoted field")
+        assert stats is None, "a cut-off quoted field was read as a short cell"
+    if unbalanced and blob == whole and stats is not None:
+        event("unbalanced, counted")
+        assert stats["bad_rows_skipped"].get("unbalanced_row", 0) >= 1, stats

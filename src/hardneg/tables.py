@@ -139,7 +139,48 @@ def _csv_header(path: Path, kind: str, compression: str | None) -> list[str]:
         raise InputError(f"{path}: unreadable {kind} header ({exc})") from None
 
 
-def _columnar_batches(path: Path, kind: str, compression, names: list[str]) -> Iterator[dict]:
+END = "\x00hardneg: end of file\x00"  # a record after the file's last: swallowed by an open quote
+
+
+def check_csv_records(path: Path, kind: str, compression, bad: BadRows) -> list[str]:
+    """Read a CSV/TSV file's records once with Python's ``csv`` (which counts lines):
+    a record with another field count than the header is a bad row named by its line
+    (counted and capped, and returned, so that the columnar read skips exactly those); a
+    quoted field still open at the end of the file (a file cut off) fails, naming the
+    line where it opened."""
+    import itertools
+
+    import pyarrow as pa
+
+    where, start, n_fields, skipped = f"{path}:1", 1, None, []
+    try:
+        with pa.input_stream(str(path), compression=compression) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            lines = itertools.chain(text, ["\n", END + "\n"])
+            reader = csv.reader(lines, delimiter="\t" if kind == "tsv" else ",")
+            for record in reader:
+                where = f"{path}:{start}"
+                start = reader.line_num + 1
+                if record == [END]:
+                    return skipped
+                if not record:
+                    continue
+                if n_fields is None:
+                    n_fields = len(record)
+                elif len(record) != n_fields:
+                    skipped.append(where)
+                    bad.add(
+                        "unbalanced_row",
+                        where,
+                        f"{len(record)} field(s) where the header has {n_fields}",
+                        file=str(path),
+                    )
+    except (csv.Error, *_arrow_errors()) as exc:
+        raise InputError(f"{path}:{start}: unreadable {kind} ({describe_error(exc)})") from None
+    raise InputError(f"{where}: a quoted field opens here and is never closed (is the file cut off?)")
+
+
+def _columnar_batches(path: Path, kind: str, compression, names: list[str], skipped=()) -> Iterator[dict]:
     """Record batches of the named columns, as {column: list of Python values}."""
     import pyarrow as pa
 
@@ -168,7 +209,15 @@ def _columnar_batches(path: Path, kind: str, compression, names: list[str]) -> I
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
-        parse = pacsv.ParseOptions(delimiter="\t" if kind == "tsv" else ",", newlines_in_values=True)
+        seen = []
+
+        def skip(row):  # only the records check_csv_records counted, and no other
+            seen.append(row)
+            return "skip" if len(seen) <= len(skipped) else "error"
+
+        parse = pacsv.ParseOptions(
+            delimiter="\t" if kind == "tsv" else ",", newlines_in_values=True, invalid_row_handler=skip
+        )
         stream = pa.input_stream(str(path), compression=compression)
         read = pacsv.ReadOptions(block_size=1 << 22, encoding="utf-8")
         with pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert) as reader:
@@ -198,13 +247,16 @@ def iter_file_rows(path: Path, names: list[str], bad: BadRows) -> Iterator[tuple
                 yield where, value
         return
     row = 0
+    skipped = check_csv_records(path, kind, compression, bad) if kind in ("csv", "tsv") else []
     try:
-        for cols in _columnar_batches(path, kind, compression, names):
+        for cols in _columnar_batches(path, kind, compression, names, skipped):
             for values in zip(*(cols[n] for n in names), strict=True):
                 row += 1
                 yield f"{path}: row {row}", dict(zip(names, values, strict=True))
     except _arrow_errors() as exc:
         raise InputError(f"{path}: unreadable {kind} after row {row} ({describe_error(exc)})") from None
+    for where in skipped:  # read, and counted bad already
+        yield where, None
 
 
 def _texts(value, kind: str, csv_cell: bool):
