@@ -201,6 +201,30 @@ def test_unknown_key_at_any_level_fails_at_planning_with_did_you_mean(tmp_path, 
     assert_fails_naming(proc, f"invalid config: {path}: unknown key (did you mean '{known}'?)")
 
 
+def test_every_schema_problem_is_listed_in_one_run(tmp_path):
+    cfg = set_key(set_key(BASE, ("mining", "num_negativs"), 8), ("model", "batch_sise"), 4)
+    cfg = set_key(cfg, ("search", "topk"), "many")
+    assert_fails_naming(
+        plan(tmp_path, cfg),
+        "invalid config: mining.num_negativs: unknown key (did you mean 'num_negatives'?)",
+        "invalid config: model.batch_sise: unknown key (did you mean 'batch_size'?)",
+        "invalid config: search.topk: 'many' is not of type 'integer'",
+    )
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_column_the_local_table_lacks_fails_at_planning(tmp_path, kind):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pa.table({"question": ["q"], "answer": ["a"]})
+    path = tmp_path / f"pairs.{kind}"
+    (pq.write_table if kind == "parquet" else pacsv.write_csv)(table, path)
+    cfg = set_key(BASE, ("datasets", "mine"), {"format": "table", "source": str(path), "query_column": "questoin"})
+    assert_fails_naming(plan(tmp_path, cfg), "invalid config: datasets.mine:", str(path), "questoin")
+
+
 @pytest.mark.parametrize(
     "mining, names",
     [

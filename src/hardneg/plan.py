@@ -18,6 +18,7 @@ from pathlib import Path
 from . import jobs
 from .columns import check_table_keys, is_glob, table_columns
 from .formats import FORMATS
+from .io import InputError
 from .memory import eval_mem_mb, model_size_mb
 from .models import model_problem
 from .options import (
@@ -143,6 +144,7 @@ class Plan:
                     f"datasets.{name}.source: {src.path} does not exist (relative to {Path.cwd()}); "
                     "fix the path, or give a URL"
                 )
+        self.check_columns()
         models = [("model.name_or_path", self.model.name_or_path, self.model.revision)]
         if self.cross_encoder.name_or_path:
             models.append(("cross_encoder.name_or_path", self.cross_encoder.name_or_path, ""))
@@ -150,6 +152,20 @@ class Plan:
             problem = model_problem(name, revision=revision, key=key)
             if problem:
                 raise ConfigError(problem)
+
+    def check_columns(self) -> None:
+        """The columns a local table names are in each file's header (read now, not when
+        prepare runs)."""
+        from .tables import file_columns, table_files
+
+        for name, ds in self.datasets.items():
+            if ds.format != "table" or self.sources[name].kind != "local":
+                continue
+            for path in table_files(self.local_files(name)):
+                try:
+                    file_columns(path, table_columns(ds))
+                except InputError as exc:
+                    raise ConfigError(f"datasets.{name}: {exc}") from None
 
     # ------------------------------------------------------------ derived settings
 

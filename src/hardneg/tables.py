@@ -317,7 +317,9 @@ def parse_table_row(values: dict, cols: TableColumns, csv_cell: bool) -> tuple |
     return query, [(title, p) for p in positives], [("", n) for n in negatives]
 
 
-def _file_columns(path: Path, cols: TableColumns) -> TableColumns:
+def file_columns(path: Path, cols: TableColumns) -> TableColumns:
+    """``cols`` resolved against the header of ``path``; a named column that the file
+    lacks is an InputError naming the file (planning reads it too, so ``-n`` finds it)."""
     names = column_names(path)
     if not names and file_kind(path)[0] == "json" and cols.query and cols.positive:
         names = cols.names  # the first line is not an object: it is counted bad when read
@@ -334,7 +336,7 @@ def iter_table(
     index = 0
     for path in table_files(source):
         file = str(path)
-        used = _file_columns(path, cols)
+        used = file_columns(path, cols)
         csv_cell = file_kind(path)[0] in ("csv", "tsv")
         tally = files.setdefault(file, Counter(read=0, kept=0, dropped=0))
         for where, values in iter_file_rows(path, used.names, bad):

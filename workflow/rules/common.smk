@@ -10,14 +10,16 @@ from hardneg.formats import file_tag
 from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key, export_key
 from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import Plan
-from hardneg.schema import schema_problem
+from hardneg.schema import schema_problem, schema_problems
 
 try:
     validate(config, schema="../schemas/config.schema.yaml", set_default=False)
     PLAN = Plan.from_config(config)
     PLAN.check_files()
-except WorkflowError as exc:  # the schema's: one line, without the schema dump
-    raise WorkflowError(f"invalid config: {schema_problem(exc)}") from None
+except WorkflowError as exc:  # the schema's: a line per problem, without the schema dump
+    schema = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+    lines = schema_problems(config, schema) or [schema_problem(exc)]
+    raise WorkflowError("\n".join(f"invalid config: {line}" for line in lines)) from None
 except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
