@@ -283,3 +283,18 @@ def test_a_model_that_cannot_be_loaded_fails_at_planning_in_one_line(tmp_path, n
     env = {"HF_HOME": str(tmp_path / "empty-hf-home")}  # nothing cached: the offline check must say so
     proc = run_snakemake(tmp_path, conf, "-n", check=False, timeout=120, env=env)
     assert_fails_naming(proc, f"invalid config: model.name_or_path ({name}): {says}")
+
+
+def test_the_plan_says_at_planning_why_a_shard_will_be_empty(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(pa.table({"question": [f"q{i}" for i in range(40)], "answer": [f"a{i}" for i in range(40)]}), path)
+    cfg = set_key(BASE, ("datasets", "mine"), {"format": "table", "source": str(path), "shards": 3})
+    proc = plan(tmp_path, cfg)
+    text = proc.stdout + proc.stderr
+    assert "datasets.mine.shards is 3, but its about 40 rows make 2 block(s) of embed.block_rows=32" in text
+    assert "1 shard(s) will be empty; set embed.block_rows to 14 or less" in text
+    split = plan(tmp_path, set_key(cfg, ("embed", "block_rows"), 14))
+    assert "will be empty" not in split.stdout + split.stderr

@@ -167,6 +167,25 @@ class Plan:
                 except InputError as exc:
                     raise ConfigError(f"datasets.{name}: {exc}") from None
 
+    def shard_notes(self) -> list[str]:
+        """Why a local table's shard will be empty: a shard is whole blocks of
+        ``embed.block_rows`` rows (so that vectors never depend on the shard count)."""
+        from .tables import quick_row_count, table_files
+
+        notes, block = [], self.embed.block_rows
+        for name, ds in self.datasets.items():
+            if ds.shards < 2 or ds.format != "table" or self.sources[name].kind != "local":
+                continue
+            counts = [quick_row_count(p) for p in table_files(self.local_files(name))]
+            if None in counts or (blocks := -(-sum(counts) // block)) >= ds.shards:
+                continue
+            notes.append(
+                f"datasets.{name}.shards is {ds.shards}, but its about {sum(counts):,} rows make {blocks} block(s) of "
+                f"embed.block_rows={block:,}, and a shard is whole blocks: {ds.shards - blocks} shard(s) will be "
+                f"empty; set embed.block_rows to {max(1, -(-sum(counts) // ds.shards)):,} or less to split them"
+            )
+        return notes
+
     # ------------------------------------------------------------ derived settings
 
     @property

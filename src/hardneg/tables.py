@@ -111,6 +111,28 @@ def column_names(path: Path) -> list[str]:
     return []
 
 
+def quick_row_count(path: Path, max_bytes: int = 1 << 28) -> int | None:
+    """A table file's rows from its metadata (parquet, Arrow), or its lines (an
+    uncompressed text file up to ``max_bytes``, header left out: a quoted newline makes it
+    an over-count); None where that would mean reading more."""
+    kind, compression = file_kind(path)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        if kind == "arrow":
+            reader = _open_ipc(path)
+            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    except (*_arrow_errors(), AttributeError):
+        return None
+    if compression or path.stat().st_size > max_bytes:
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return data.count(b"\n") + (not data.endswith(b"\n")) - (kind in ("csv", "tsv"))
+
+
 def _open_ipc(path: Path):
     import pyarrow as pa
     import pyarrow.ipc as ipc

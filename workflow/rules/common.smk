@@ -1,9 +1,9 @@
-# The plan (hardneg.plan) checks the whole config and builds every stage's job; this file
-# only lays out paths and hands each rule its job. Nothing heavy is imported here.
+# Paths, and each rule's job from the plan (hardneg.plan checks the config). Nothing heavy.
 import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from hardneg.formats import file_tag
@@ -16,13 +16,16 @@ try:
     validate(config, schema="../schemas/config.schema.yaml", set_default=False)
     PLAN = Plan.from_config(config)
     PLAN.check_files()
-except WorkflowError as exc:  # the schema's: a line per problem, without the schema dump
+except WorkflowError as exc:  # the schema's: a line per problem, no schema dump
     schema = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
     lines = schema_problems(config, schema) or [schema_problem(exc)]
-    raise WorkflowError("\n".join(f"invalid config: {line}" for line in lines)) from None
+    lines = "\n".join(f"invalid config: {line}" for line in lines)
+    raise WorkflowError(lines) from None
 except ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}") from None
 
+for note in PLAN.shard_notes():  # said at -n, before anything runs
+    logger.warning(note)
 RESULTS = PLAN.workflow.results
 OUTPUT_DIR = PLAN.workflow.output_dir
 # logs per output folder: runs into two output folders never share a log or a benchmark
@@ -94,11 +97,8 @@ def embedding_files(side, ext="npy"):
 
 
 def search_shard_files(kind):
-    def _files(wildcards):
-        pattern = f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
-        return shard_files(wildcards.dataset, pattern)
-
-    return _files
+    pattern = f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
+    return lambda wc: shard_files(wc.dataset, pattern)
 
 
 def scored_candidates(kind, ext="parquet"):
