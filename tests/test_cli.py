@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -120,3 +121,6 @@ def test_a_second_format_sits_beside_the_first_and_each_loads_right(hardneg, dat
     first = load_dataset("parquet", data_files=str(out / "mined" / "data.triplet.parquet"), split="train",
                          cache_dir=str(out / "hf-cache"))  # fmt: skip
     assert first.column_names == ["anchor", "positive", "negative"]
+    page = (out / "mined" / "summary.html").read_text()
+    plots = re.findall(r"<img src='([^']+)'", page)
+    assert len(plots) == 6 and all((out / "mined" / p).is_file() for p in plots), plots

@@ -77,6 +77,8 @@ class BeirSource:
                         self.blank[member] += 1
                         continue
                     yield lineno, raw
+                if progress is not None:  # the count a short file never reached an update with
+                    progress.update(lineno)
         except _ZIP_ERRORS as exc:
             raise InputError(f"{label}: corrupt data after line {lineno} ({describe_error(exc)})") from None
 

@@ -59,7 +59,8 @@ def cell(value) -> str:
 def config_readme() -> str:
     out = [INTRO.format(presets=", ".join(f"`{p}`" for p in PRESETS))]
     for heading, block, cls in SECTIONS:
-        out += [f"## {heading}", "", (cls.__doc__ or "").strip().splitlines()[0].replace("``", "`"), ""]
+        lead = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())  # its first paragraph
+        out += [f"## {heading}", "", lead.replace("``", "`"), ""]
         out += ["| key | default | meaning |", "|---|---|---|"]
         for f in fields(cls):
             key = f"{block}.{f.name}" if block else f.name

@@ -165,7 +165,8 @@ def page(dataset: str, stats: dict, sample_rows: list[dict], suspects: list[dict
         "tr.pos td{background:#eef7ee}th{background:#f1f3f5}summary{cursor:pointer}"
         "</style></head><body>\n"
         f"<h2>Examples: {html.escape(dataset)}</h2>\n"
-        f"<p>{len(sample_rows)} rows of {stats['output_rows']:,}, a fixed seeded sample. Score: the query's "
+        f"<p>{len(sample_rows)} of {stats['queries_written']:,} queries ({stats['output_rows']:,} rows in the file), "
+        "a fixed seeded sample. Score: the query's "
         "cosine with the passage (bi-encoder); cosine to positive: the passage's cosine with the row's closest "
         "positive"
         + ("; judge: the cross-encoder's score" if judge else "")

@@ -80,6 +80,8 @@ def open_text_lines(path: str | Path, progress=None) -> Iterator[tuple[int, byte
                 if progress is not None and lineno % 16384 == 0:
                     progress.update(lineno, fraction=min(1.0, raw_fh.tell() / size))
                 yield lineno, raw
+            if progress is not None:  # the count a short file never reached an update with
+                progress.update(lineno)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise InputError(f"{path}: truncated or corrupt gzip after line {lineno} ({describe_error(exc)})") from None
 

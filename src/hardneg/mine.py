@@ -304,7 +304,10 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
     if stats["negatives_kept"] + sum(stats["removed"].values()) != stats["candidates_considered"]:
         raise RuntimeError("candidate accounting is off: kept + removed != considered")
     write_json(outputs.stats, stats)
-    if logger:
+    if logger and opts.num_negatives == 0:  # the in_batch variant: the pairs alone
+        logger.info("%s: %d/%d queries written, no negatives mined (num_negatives=0)", options.dataset,
+                    stats["queries_written"], stats["queries"])  # fmt: skip
+    elif logger:
         removed = {k: v for k, v in stats["removed"].items() if v}
         logger.info(
             "%s: %d/%d queries written; %d short of %d negatives, %d with none, %d dropped (min_negatives=%d); "

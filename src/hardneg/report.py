@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import html
+import os
+from pathlib import Path
 
 from .evaluation import main_metric_table
 from .io import atomic_path, read_json
@@ -91,7 +93,7 @@ def evaluation_columns(evaluations: list[str]) -> tuple[list[str], dict]:
 
 
 def write_summary(
-    prepare_stats: list[str], mine_stats: list[str], benchmarks: dict, out_md, out_html=None, evaluations=()
+    prepare_stats: list[str], mine_stats: list[str], benchmarks: dict, out_md, out_html=None, evaluations=(), plots=()
 ) -> str:
     rows, stages = summary_rows(prepare_stats, mine_stats, benchmarks)
     eval_heads, eval_cells = evaluation_columns(list(evaluations))
@@ -133,6 +135,7 @@ def write_summary(
             + "<h3>Stage costs</h3>\n<p>Wall time summed over the stage's jobs / the largest job's peak RSS in "
             "MB.</p>\n"
             + html_table("costs", ["dataset", *stage_heads], [[r["dataset"], *costs(r)] for r in rows])
+            + plot_section(list(plots), Path(out_html).parent)
             + "</body></html>\n"
         )
         with atomic_path(out_html) as tmp:
@@ -147,6 +150,20 @@ PAGE_STYLE = (
     "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f1f3f5}"
     "td:first-child,th:first-child{text-align:left;max-width:16em;overflow-wrap:anywhere}"
 )
+
+
+def plot_section(plots: list[str], folder: Path) -> str:
+    """Each dataset's plots (``plots/NAME.TAG/*.svg``), linked from the page's folder."""
+    by_dataset: dict[str, list[str]] = {}
+    for plot in plots:
+        by_dataset.setdefault(Path(plot).parent.name, []).append(os.path.relpath(plot, folder))
+    out = "".join(
+        f"<h4>{html.escape(name)}</h4>\n"
+        + "".join(f"<img src='{html.escape(src)}' alt='{html.escape(Path(src).stem)}' width='420'>" for src in srcs)
+        + "\n"
+        for name, srcs in by_dataset.items()
+    )
+    return f"<h3>Plots</h3>\n{out}" if out else ""
 
 
 def html_table(table_id: str, heads: list[str], rows: list[list[str]]) -> str:
@@ -165,6 +182,7 @@ def run(inputs, outputs, options: ReportJob, logger=None) -> str:
         outputs.markdown,
         outputs.html,
         list(getattr(inputs, "evaluation", None) or []),
+        list(getattr(inputs, "plots", None) or []),
     )
     if logger:
         logger.info("wrote %s and %s", outputs.markdown, outputs.html)

@@ -34,7 +34,7 @@ rule plots:
 
 
 # report: one table over all datasets (counts, and each stage's wall time and peak memory
-# from the benchmark files), as Markdown and as a page of `snakemake --report`.
+# from the benchmark files), as Markdown and as a page of `snakemake --report` (with the plots).
 
 
 rule report:
@@ -48,6 +48,7 @@ rule report:
             for f in fs
         ],
         evaluation=[evaluation_file(d) for d in EVALUATE.datasets],
+        plots=[plot_files(d) for d in DATASETS],
     output:
         markdown=f"{OUTPUT_DIR}/summary.md",
         html=report(
