@@ -72,6 +72,7 @@ def _input_file(dataset, columns: list[str], cache: Path) -> Path:
 def mine_hard_negatives(
     dataset,
     model,
+    *,
     anchor_column_name: str | None = None,
     positive_column_name: str | None = None,
     range_min: int = 0,
@@ -103,7 +104,8 @@ def mine_hard_negatives(
     (``top`` or ``random``), the prompts, ``output_format`` (``triplet``, ``n-tuple``,
     ``labeled-pair`` or ``labeled-list``), ``output_scores`` and ``batch_size`` (texts per
     forward pass). Identical anchors pool their positives, as there. ``faiss_batch_size``,
-    ``use_faiss`` and ``use_multi_process`` are accepted and change nothing.
+    ``use_faiss`` and ``use_multi_process`` are accepted and change nothing. Every
+    parameter after ``model`` is passed by name.
 
     ``cache_folder``: the run folder (default ``~/.cache/hardneg/mine_hard_negatives``):
     its ``mined/`` holds the file, its card and plots; ``cores``: CPU cores (default all).

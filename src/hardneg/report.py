@@ -93,7 +93,7 @@ def evaluation_columns(evaluations: list[str]) -> tuple[list[str], dict]:
 
 
 def write_summary(
-    prepare_stats: list[str], mine_stats: list[str], benchmarks: dict, out_md, out_html=None, evaluations=(), plots=()
+    prepare_stats: list, mine_stats: list, benchmarks: dict, out_md, out_html=None, *, evaluations=(), plots=()
 ) -> str:
     rows, stages = summary_rows(prepare_stats, mine_stats, benchmarks)
     eval_heads, eval_cells = evaluation_columns(list(evaluations))
@@ -181,8 +181,8 @@ def run(inputs, outputs, options: ReportJob, logger=None) -> str:
         options.benchmarks,
         outputs.markdown,
         outputs.html,
-        list(getattr(inputs, "evaluation", None) or []),
-        list(getattr(inputs, "plots", None) or []),
+        evaluations=list(getattr(inputs, "evaluation", None) or []),
+        plots=list(getattr(inputs, "plots", None) or []),
     )
     if logger:
         logger.info("wrote %s and %s", outputs.markdown, outputs.html)
