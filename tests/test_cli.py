@@ -23,8 +23,6 @@ import pytest
 
 from conftest import REPO
 
-pytestmark = pytest.mark.workflow
-
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 
@@ -81,6 +79,7 @@ def whole(hardneg, data) -> Path:
     return data.parent / "whole"
 
 
+@pytest.mark.workflow
 def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, data, whole):
     out = data.parent / "interrupted"
     cmd = command(hardneg, data, out)
@@ -106,6 +105,7 @@ def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, dat
     assert f'load:  datasets.load_dataset("{out / "mined"}", "data", split="train")' in again.stdout
 
 
+@pytest.mark.workflow
 def test_a_second_format_sits_beside_the_first_and_each_loads_right(hardneg, data, whole):
     from datasets import load_dataset
 
@@ -124,3 +124,36 @@ def test_a_second_format_sits_beside_the_first_and_each_loads_right(hardneg, dat
     page = (out / "mined" / "summary.html").read_text()
     plots = re.findall(r"<img src='([^']+)'", page)
     assert len(plots) == 6 and all((out / "mined" / p).is_file() for p in plots), plots
+
+
+def test_help_lists_every_option_with_its_default(capsys):
+    from dataclasses import MISSING, fields
+
+    from hardneg.cli import main
+    from hardneg.options import BLOCKS, MiningOptions
+
+    with pytest.raises(SystemExit):
+        main(["mine", "--help"])
+    text = capsys.readouterr().out
+    for block, cls in {"mining": MiningOptions, **BLOCKS}.items():
+        for f in fields(cls):
+            default = "none" if f.default is None else "required" if f.default is MISSING else f.default
+            assert f"{block}.{f.name} (default {default}): {f.metadata['doc'][:30]}" in text, (block, f.name)
+
+
+def test_the_config_holds_the_input_as_one_dataset_and_every_flag(tmp_path):
+    from hardneg.cli import build_config, dataset_name, parser, request
+
+    assert dataset_name("data/my pairs.csv.gz") == "my_pairs"
+    assert dataset_name("hf://datasets/owner/nq-train@v1") == "nq-train"
+    args = parser().parse_args(
+        ["mine", "in.parquet", "--model", "m", "--output", str(tmp_path), "--format", "n-tuple", "--preset",
+         "percpos95", "--set", "mining.num_negatives=8", "--set", "dataset.shards=2", "--query-column", "q"]
+    )  # fmt: skip
+    config = build_config(request(args))
+    assert config["mining"] == {"preset": "percpos95", "output_format": "n-tuple", "num_negatives": 8}
+    assert config["datasets"] == {
+        "in": {"format": "table", "source": str(Path("in.parquet").resolve()), "query_column": "q", "shards": 2}
+    }
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        request(parser().parse_args(["mine", "x", "--model", "m", "--output", "o", "--set", "novalue"]))
