@@ -100,27 +100,34 @@ def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, dat
     again = run(cmd, data.parent)
     logs = "".join(p.read_text() for p in out.glob("logs/embed/**/*.log"))
     assert "blocks kept from an interrupted run" in logs
-    name = "data.triplet.parquet"
-    assert (out / "mined" / name).read_bytes() == (whole / "mined" / name).read_bytes()
+    (mined,) = (whole / "mined").glob("data.triplet-*.parquet")
+    assert (out / "mined" / mined.name).read_bytes() == mined.read_bytes()
     assert f'load:  datasets.load_dataset("{out / "mined"}", "data", split="train")' in again.stdout
 
 
 @pytest.mark.workflow
-def test_a_second_format_sits_beside_the_first_and_each_loads_right(hardneg, data, whole):
+def test_another_format_or_setting_sits_beside_the_first_and_each_loads_right(hardneg, data, whole):
+    """`datasets` caches a local file by its path: a re-mine that rewrote the same file was
+    served stale. Each format and setting has its own file, and the card names the current."""
     from datasets import load_dataset
 
-    out = data.parent / "formats"
+    out, cache = data.parent / "formats", str(data.parent / "hf-cache")
     shutil.copytree(whole, out)
+
+    def current():
+        return load_dataset(str(out / "mined"), "data", split="train", cache_dir=cache)
+
+    first = current()
+    assert first.column_names == ["anchor", "positive", "negative"]
     run(command(hardneg, data, out, "labeled-list"), data.parent)
     assert "rule embed" not in (out / "hardneg.log").read_text()  # the cached vectors serve both
-    assert sorted(p.name for p in (out / "mined").glob("data.*")) == [
-        "data.README.md", "data.labeled-list.parquet", "data.triplet.parquet"
-    ]  # fmt: skip
-    current = load_dataset(str(out / "mined"), "data", split="train", cache_dir=str(out / "hf-cache"))
-    assert current.column_names == ["anchor", "positive", "labels"]
-    first = load_dataset("parquet", data_files=str(out / "mined" / "data.triplet.parquet"), split="train",
-                         cache_dir=str(out / "hf-cache"))  # fmt: skip
-    assert first.column_names == ["anchor", "positive", "negative"]
+    assert current().column_names == ["anchor", "positive", "labels"]
+    run([*command(hardneg, data, out), "--set", "mining.num_negatives=2"], data.parent)
+    fewer = current()
+    assert fewer.column_names == first.column_names and 0 < len(fewer) < len(first)
+    names = sorted(p.name for p in (out / "mined").glob("data.*"))
+    assert len(names) == 4 and names[0] == "data.README.md", names  # and three mined files
+    assert [n.split("-")[0] for n in names[1:]] == ["data.labeled", "data.triplet", "data.triplet"], names
     page = (out / "mined" / "summary.html").read_text()
     plots = re.findall(r"<img src='([^']+)'", page)
     assert len(plots) == 6 and all((out / "mined" / p).is_file() for p in plots), plots

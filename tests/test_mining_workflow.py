@@ -9,6 +9,8 @@ import pytest
 
 from conftest import AFTER_MINE, demo_config, planned_jobs, run_snakemake, write_config
 from hardneg.formats import file_tag
+from hardneg.options import MiningOptions
+from hardneg.plan import resolve_mining
 
 pytestmark = pytest.mark.workflow
 
@@ -18,7 +20,7 @@ SUBSET = ["squad_pairs", "gooaq_pairs", "searchQA_top5_snippets", "hotpotqa"]
 def _mine(wd, name, **mining):
     """Only the mined files (and their stats) of every demo dataset, into retrieval/NAME."""
     cfg = write_config(wd / f"{name}.yaml", demo_config(output_dir=f"retrieval/{name}", mining=mining))
-    ext = file_tag(mining.get("output_format", "tevatron"))
+    ext = file_tag(MiningOptions(**resolve_mining({"preset": "seed", **mining}, None)))
     targets = [f"retrieval/{name}/{ds}.{ext}" for ds in demo_config()["datasets"]]
     proc = run_snakemake(wd, cfg, "--cores", "2", *targets)
     return proc, wd / "retrieval" / name
@@ -55,7 +57,7 @@ def test_flagembedding_format_loads_with_datasets(demo_run):
 
     wd, _ = demo_run
     _, out = _mine(wd, "flag", output_format="flagembedding")
-    ds = load_dataset("json", data_files=str(out / "hotpotqa.flagembedding.jsonl"), split="train")
+    ds = load_dataset("json", data_files=str(next(out.glob("hotpotqa.flagembedding-*.jsonl"))), split="train")
     assert ds.column_names == ["query", "pos", "neg"]
     assert all(1 <= len(n) <= 16 and p for p, n in zip(ds["pos"], ds["neg"], strict=True))
 
@@ -74,7 +76,7 @@ def test_sentence_transformers_format_loads_with_datasets(demo_run):
 
     wd, _ = demo_run
     _, out = _mine(wd, "st", output_format="sentence-transformers", num_negatives=4)
-    mined = out / "searchQA_top5_snippets.sentence-transformers.parquet"
+    (mined,) = out.glob("searchQA_top5_snippets.sentence-transformers-*.parquet")
     ds = load_dataset("parquet", data_files=str(mined), split="train")
     assert ds.column_names == ["anchor", "positive"] + [f"negative_{i}" for i in range(1, 5)]
     assert len(ds) > 0 and all(ds[f"negative_{i}"][0] for i in range(1, 5))

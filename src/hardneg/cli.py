@@ -111,7 +111,7 @@ def mined_file(config: dict, name: str) -> Path:
     from .formats import file_tag
     from .plan import Plan
 
-    return Path(MINED) / f"{name}.{file_tag(Plan.from_config(config).mining[name].output_format)}"
+    return Path(MINED) / f"{name}.{file_tag(Plan.from_config(config).mining[name])}"
 
 
 # ------------------------------------------------------------------ running Snakemake

@@ -10,8 +10,10 @@ Imported while the DAG is built: the writers and readers are imported only when 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 from .options import MiningOptions
 
@@ -136,12 +138,16 @@ PARQUET_SCORES = {
 }
 
 
-def file_tag(fmt: str) -> str:
-    """What follows ``NAME.`` in the mined file's name. The seed recipe's format keeps its
-    file name (``NAME.jsonl``); every other format names itself (``NAME.triplet.parquet``),
-    so the files of two formats sit side by side and `datasets` never reads one as the other."""
-    ext = FORMATS[fmt].extension
-    return ext if fmt == MiningOptions().output_format else f"{fmt}.{ext}"
+def file_tag(opts: MiningOptions) -> str:
+    """What follows ``NAME.`` in the mined file's name. The seed recipe's file keeps its
+    name (``NAME.jsonl``); any other format or setting names its format and a digest of its
+    options (``NAME.triplet-1f2e3d4c.parquet``), so the files of two settings sit side by
+    side and `datasets`, which caches a local file by its path, never serves one as the other."""
+    ext = FORMATS[opts.output_format].extension
+    if opts == MiningOptions():
+        return ext
+    digest = hashlib.sha256(json.dumps(asdict(opts), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{opts.output_format}-{digest}.{ext}"
 
 
 def open_writer(path, fmt: str, num_negatives: int, with_scores: bool, columns=("anchor", "positive")):

@@ -36,6 +36,6 @@ def benchmark_files(plan, patterns: dict, dataset: str) -> dict:
     }
     if plan.cross_encoder.name_or_path:
         out["rescore"] = [patterns["rescore"].format(dataset=dataset)]
-    ext = file_tag(plan.mining[dataset].output_format)
+    ext = file_tag(plan.mining[dataset])
     out["mine"] = [patterns["mine"].format(dataset=dataset, ext=ext)]
     return out

@@ -60,7 +60,7 @@ wildcard_constraints:
     filename=r"[^/]+",
     kind="hf|http",
     split=r"[^/]+",
-    ext=r"([a-z-]+\.)?(jsonl|parquet)",
+    ext=r"([a-z-]+-[0-9a-f]{8}\.)?(jsonl|parquet)",
     variant="|".join(re.escape(v) for v in VARIANT_NAMES),
 
 
@@ -74,7 +74,7 @@ def job(stage, **context):
 
 
 def output_ext(dataset):
-    return file_tag(PLAN.mining[dataset].output_format)
+    return file_tag(PLAN.mining[dataset])
 
 
 def raw_input(wildcards):
