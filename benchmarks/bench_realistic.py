@@ -84,7 +84,8 @@ def check_output(wd: Path, dataset: str) -> dict:
     prep = json.loads((wd / f"results/prepared/{dataset}/prepare_stats.json").read_text())
     positives_of = defaultdict(set)
     recs = []
-    with (wd / f"retrieval/original/{dataset}.jsonl").open(encoding="utf-8") as fh:
+    (mined,) = (wd / "retrieval/original").glob(f"{dataset}.*jsonl")  # NAME.jsonl for seed, else its settings'
+    with mined.open(encoding="utf-8") as fh:
         for line in fh:
             rec = json.loads(line)
             assert set(rec) == {"query_id", "query", "positive_passages", "negative_passages"}

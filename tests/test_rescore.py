@@ -62,7 +62,8 @@ def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_c
     direct = ce.predict([(queries[0], passages[r["passage_idx"]]) for r in rows], batch_size=16)
     assert np.allclose(direct, scores, atol=1e-4)
 
-    for line in (tmp_path / "retrieval/original/squad_pairs.jsonl").open():
+    (mined,) = (tmp_path / "retrieval/original").glob("squad_pairs.tevatron-*.jsonl")  # its settings' file
+    for line in mined.open():
         rec = json.loads(line)
         low = min(p["score"] for p in rec["positive_passages"])
         for n in rec["negative_passages"]:
@@ -99,11 +100,11 @@ def test_the_cross_encoder_judge_relabels_or_drops_what_it_calls_relevant(tmp_pa
     assert sum(map(len, judged.values())) > 0  # the random judge calls some negatives relevant
 
     def rows():
-        out = tmp_path / "retrieval/original/squad_pairs.jsonl"
+        (out,) = (tmp_path / "retrieval/original").glob("squad_pairs.tevatron-*.jsonl")
         return {int(r["query_id"].split("-")[1]): r for r in map(json.loads, out.open())}
 
     relabelled = rows()
-    stats_path = tmp_path / "retrieval/original/stats/squad_pairs.jsonl.mine_stats.json"
+    (stats_path,) = (tmp_path / "retrieval/original/stats").glob("squad_pairs.tevatron-*.jsonl.mine_stats.json")
     stats = json.loads(stats_path.read_text())
     for q, rec in relabelled.items():
         positives = {p["docid"] for p in rec["positive_passages"]}
