@@ -166,11 +166,12 @@ def run_workflow(folder: Path, cores: int | None = None, profile: str | None = N
             except KeyboardInterrupt:
                 if not interrupted:
                     interrupted = True
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one stop, not a second
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait()
     if interrupted:
+        signal.signal(signal.SIGINT, previous)
         print("hardneg: interrupted; finished steps are kept: run the same command again to continue", flush=True)
         return 130
     if code and echo != "all":
@@ -268,7 +269,8 @@ def request(args) -> Request:
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
     req = request(args)
-    path = mine(req, args.cores, args.profile, dry_run=args.dry_run, echo="all" if args.verbose else "steps")
+    echo = "all" if args.verbose or args.dry_run else "steps"  # a dry run is its list of jobs
+    path = mine(req, args.cores, args.profile, dry_run=args.dry_run, echo=echo)
     if args.dry_run:
         return
     folder = path.parent

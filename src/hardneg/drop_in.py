@@ -156,5 +156,10 @@ def mine_hard_negatives(
         positive_column=positive,
         settings=tuple(settings.items()),
     )
-    path = mine(req, cores, echo="steps" if verbose else "none")
+    try:
+        path = mine(req, cores, echo="steps" if verbose else "none")
+    except SystemExit as exc:  # the command's exit, as a Python caller expects it
+        if exc.code == 130:
+            raise KeyboardInterrupt from None
+        raise RuntimeError(f"hardneg.mine_hard_negatives failed; the log is {cache / 'hardneg.log'}") from None
     return Dataset.from_parquet(str(path), cache_dir=str(cache / "hf-cache"))
