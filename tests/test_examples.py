@@ -27,7 +27,8 @@ def _page(tmp_path):
     }
     suspect = {**neg, "row": 0, "query": EVIL, "positive": "p"}
     path = tmp_path / "examples.html"
-    path.write_text(page("d", {"output_rows": 1}, [row], [suspect], judge=False), encoding="utf-8")
+    stats = {"output_rows": 1, "queries_written": 1}
+    path.write_text(page("d", stats, [row], [suspect], judge=False), encoding="utf-8")
     return path
 
 
