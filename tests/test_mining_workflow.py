@@ -18,21 +18,22 @@ SUBSET = ["squad_pairs", "gooaq_pairs", "searchQA_top5_snippets", "hotpotqa"]
 
 
 def _mine(wd, name, **mining):
-    """Only the mined files (and their stats) of every demo dataset, into retrieval/NAME."""
+    """Only the mined files (and their stats) of every demo dataset, into retrieval/NAME;
+    (the run, the folder, what follows ``DATASET.`` in the file names)."""
     cfg = write_config(wd / f"{name}.yaml", demo_config(output_dir=f"retrieval/{name}", mining=mining))
     ext = file_tag(MiningOptions(**resolve_mining({"preset": "seed", **mining}, None)))
     targets = [f"retrieval/{name}/{ds}.{ext}" for ds in demo_config()["datasets"]]
     proc = run_snakemake(wd, cfg, "--cores", "2", *targets)
-    return proc, wd / "retrieval" / name
+    return proc, wd / "retrieval" / name, ext
 
 
 def test_percpos95_filters_and_accounts(demo_run):
     wd, _ = demo_run
-    proc, out = _mine(wd, "percpos95", preset="percpos95", output_scores=True)
+    proc, out, ext = _mine(wd, "percpos95", preset="percpos95", output_scores=True)
     ran = proc.stdout + proc.stderr
     assert "rule embed" not in ran and "rule search_shard" not in ran and "rule merge" not in ran
     for ds in demo_config()["datasets"]:
-        for line in (out / f"{ds}.jsonl").open():
+        for line in (out / f"{ds}.{ext}").open():
             rec = json.loads(line)
             pos = rec["positive_passages"]
             low = min(p["score"] for p in pos)
@@ -46,7 +47,7 @@ def test_percpos95_filters_and_accounts(demo_run):
             # top sampling: negatives in rank order
             ranks = [n["rank"] for n in rec["negative_passages"]]
             assert ranks == sorted(ranks)
-        stats = json.loads((out / "stats" / f"{ds}.jsonl.mine_stats.json").read_text())
+        stats = json.loads((out / "stats" / f"{ds}.{ext}.mine_stats.json").read_text())
         assert stats["negatives_kept"] + sum(stats["removed"].values()) == stats["candidates_considered"]
         assert stats["options"]["relative_margin"] == 0.05
         assert set(stats["positive_scores"]) >= {"mean", "p50", "p95"}
@@ -56,8 +57,8 @@ def test_flagembedding_format_loads_with_datasets(demo_run):
     from datasets import load_dataset
 
     wd, _ = demo_run
-    _, out = _mine(wd, "flag", output_format="flagembedding")
-    ds = load_dataset("json", data_files=str(next(out.glob("hotpotqa.flagembedding-*.jsonl"))), split="train")
+    _, out, ext = _mine(wd, "flag", output_format="flagembedding")
+    ds = load_dataset("json", data_files=str(out / f"hotpotqa.{ext}"), split="train")
     assert ds.column_names == ["query", "pos", "neg"]
     assert all(1 <= len(n) <= 16 and p for p, n in zip(ds["pos"], ds["neg"], strict=True))
 
@@ -75,8 +76,8 @@ def test_sentence_transformers_format_loads_with_datasets(demo_run):
     from datasets import load_dataset
 
     wd, _ = demo_run
-    _, out = _mine(wd, "st", output_format="sentence-transformers", num_negatives=4)
-    (mined,) = out.glob("searchQA_top5_snippets.sentence-transformers-*.parquet")
+    _, out, ext = _mine(wd, "st", output_format="sentence-transformers", num_negatives=4)
+    mined = out / f"searchQA_top5_snippets.{ext}"
     ds = load_dataset("parquet", data_files=str(mined), split="train")
     assert ds.column_names == ["anchor", "positive"] + [f"negative_{i}" for i in range(1, 5)]
     assert len(ds) > 0 and all(ds[f"negative_{i}"][0] for i in range(1, 5))
