@@ -126,8 +126,8 @@ def mine_hard_negatives(
             raise ValueError(f"the dataset has no column {name!r}; its columns: {', '.join(cols)}")
     cache = Path(cache_folder or default_cache()).expanduser().resolve()
     name_or_path, max_seq_length = _model_path(model, cache)
+    most = max(Counter(dataset[anchor]).values(), default=1)  # positives of one anchor, at most
     if range_max is None:
-        most = max(Counter(dataset[anchor]).values(), default=1)
         wide = any(x is not None for x in (absolute_margin, relative_margin, max_score))
         range_max = range_min + num_negatives * (10 if wide else 1) + most
     settings = {
@@ -135,7 +135,7 @@ def mine_hard_negatives(
         "model.max_seq_length": max_seq_length,
         "model.query_prompt": query_prompt or "",
         "model.passage_prompt": corpus_prompt or "",
-        "search.topk": range_max,
+        "search.topk": range_max + most,  # ST's window leaves the positives out: fetch past them
         "mining.rank_window": "filtered",
         "mining.group_identical_queries": True,
         "mining.sampling_strategy": sampling_strategy,
