@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import os
 import re
 import signal
@@ -122,6 +121,8 @@ def run_lock(folder: Path):
     """Hold ``folder/.hardneg.lock`` for the run. A second ``hardneg mine`` into the same
     folder stops at once; a lock left by a killed run (Snakemake's own) is released, as
     no live run holds ours."""
+    import fcntl  # POSIX: the package itself imports on any system
+
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".hardneg.lock", "w") as fh:
         try:
