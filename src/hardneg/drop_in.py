@@ -28,45 +28,46 @@ def default_cache() -> Path:
     return Path(root) / "hardneg" / "mine_hard_negatives"
 
 
+def _keep(tmp: Path, final: Path) -> Path:
+    """``tmp`` (a file or folder named by its content) renamed onto ``final``, or dropped
+    where an earlier call kept the same content there."""
+    if not final.exists():
+        os.replace(tmp, final)
+    elif tmp.is_dir():
+        shutil.rmtree(tmp)
+    else:
+        tmp.unlink()
+    return final
+
+
 def _model_path(model, cache: Path) -> tuple[str, int | None]:
     """A model name or path for the workflow, and its max_seq_length. A loaded
-    SentenceTransformer is saved once under a hash of its weights, so a changed model
-    never meets another's cached vectors."""
+    SentenceTransformer is saved once under a hash of its files, so a changed model never
+    meets another's cached vectors."""
+    from .sources import file_digest
+
     if isinstance(model, str | os.PathLike):
         return str(model), None
     tmp = cache / "models" / f".saving-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp))
     digest = hashlib.sha256()
-    for f in sorted(tmp.rglob("*")):
-        if f.is_file():
-            digest.update(f.relative_to(tmp).as_posix().encode() + b"\0" + f.read_bytes())
-    final = cache / "models" / digest.hexdigest()[:16]
-    if final.exists():
-        shutil.rmtree(tmp)
-    else:
-        os.replace(tmp, final)
-    return str(final), model.max_seq_length
+    for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        digest.update(f"{f.relative_to(tmp).as_posix()}\0{file_digest(f, 'sha256')}\0".encode())
+    return str(_keep(tmp, cache / "models" / digest.hexdigest()[:16])), model.max_seq_length
 
 
 def _input_file(dataset, columns: list[str], cache: Path) -> Path:
     """The dataset's two columns as a parquet file named by its bytes (kept once)."""
     import pyarrow.parquet as pq
 
+    from .sources import file_digest
+
     inputs = cache / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     tmp = inputs / f".writing-{os.getpid()}.parquet"
     pq.write_table(dataset.select_columns(columns).with_format("arrow")[:], tmp)
-    digest = hashlib.sha256()
-    with open(tmp, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    path = inputs / f"{digest.hexdigest()[:16]}.parquet"
-    if path.exists():
-        tmp.unlink()
-    else:
-        os.replace(tmp, path)
-    return path
+    return _keep(tmp, inputs / f"{file_digest(tmp, 'sha256')[:16]}.parquet")
 
 
 def mine_hard_negatives(

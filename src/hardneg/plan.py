@@ -153,15 +153,21 @@ class Plan:
             if problem:
                 raise ConfigError(problem)
 
+    def local_tables(self):
+        """(name, options, files) of each dataset in the ``table`` format with a local source."""
+        from .tables import table_files
+
+        for name, ds in self.datasets.items():
+            if ds.format == "table" and self.sources[name].kind == "local":
+                yield name, ds, table_files(self.local_files(name))
+
     def check_columns(self) -> None:
         """The columns a local table names are in each file's header (read now, not when
         prepare runs)."""
-        from .tables import file_columns, table_files
+        from .tables import file_columns
 
-        for name, ds in self.datasets.items():
-            if ds.format != "table" or self.sources[name].kind != "local":
-                continue
-            for path in table_files(self.local_files(name)):
+        for name, ds, files in self.local_tables():
+            for path in files:
                 try:
                     file_columns(path, table_columns(ds))
                 except InputError as exc:
@@ -170,19 +176,21 @@ class Plan:
     def shard_notes(self) -> list[str]:
         """Why a local table's shard will be empty: a shard is whole blocks of
         ``embed.block_rows`` rows (so that vectors never depend on the shard count)."""
-        from .tables import quick_row_count, table_files
+        from .tables import quick_row_count
 
         notes, block = [], self.embed.block_rows
-        for name, ds in self.datasets.items():
-            if ds.shards < 2 or ds.format != "table" or self.sources[name].kind != "local":
+        for name, ds, files in self.local_tables():
+            counts = [quick_row_count(p) for p in files] if ds.shards > 1 else []
+            if not counts or None in counts:
                 continue
-            counts = [quick_row_count(p) for p in table_files(self.local_files(name))]
-            if None in counts or (blocks := -(-sum(counts) // block)) >= ds.shards:
+            rows = sum(counts)
+            blocks = -(-rows // block)
+            if blocks >= ds.shards:
                 continue
             notes.append(
-                f"datasets.{name}.shards is {ds.shards}, but its about {sum(counts):,} rows make {blocks} block(s) of "
+                f"datasets.{name}.shards is {ds.shards}, but its about {rows:,} rows make {blocks} block(s) of "
                 f"embed.block_rows={block:,}, and a shard is whole blocks: {ds.shards - blocks} shard(s) will be "
-                f"empty; set embed.block_rows to {max(1, -(-sum(counts) // ds.shards)):,} or less to split them"
+                f"empty; set embed.block_rows to {max(1, -(-rows // ds.shards)):,} or less to split them"
             )
         return notes
 

@@ -128,9 +128,11 @@ def quick_row_count(path: Path, max_bytes: int = 1 << 28) -> int | None:
         return None
     if compression or path.stat().st_size > max_bytes:
         return None
+    lines, last = 0, b"\n"
     with open(path, "rb") as fh:
-        data = fh.read()
-    return data.count(b"\n") + (not data.endswith(b"\n")) - (kind in ("csv", "tsv"))
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (last != b"\n") - (kind in ("csv", "tsv"))
 
 
 def _open_ipc(path: Path):
