@@ -13,8 +13,6 @@ CPU, `triplet`, 3 negatives of ranks 0..30 (sentence-transformers' settings).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
 import subprocess
 import sys
@@ -23,17 +21,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # conftest.demo_pairs: the pairs tests/test_cli.py mines
 ARGS = {"range_max": 30, "num_negatives": 3}
 
 
 def pairs(n: int) -> list[list[str]]:
-    rows = []
-    for f in sorted((REPO / ".test" / "data").glob("*.jsonl.gz")):
-        with gzip.open(f, "rt") as fh:
-            for line in fh:
-                r = json.loads(line)
-                if isinstance(r, list) and len(r) >= 2 and all(isinstance(x, str) for x in r[:2]):
-                    rows.append(r[:2])
+    """``n`` pairs: the demo's, then the demo's again with a row number appended."""
+    from conftest import demo_pairs
+
+    rows = demo_pairs()
     out = rows[:n]
     while len(out) < n:
         k = len(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import signal
 import subprocess
@@ -48,6 +50,19 @@ def demo_config(**overrides) -> dict:
         else:
             cfg[key] = val
     return cfg
+
+
+def demo_pairs() -> list[list[str]]:
+    """The demo's real (question, answer) pairs: every row of two strings or more in its
+    pair files (674), in file order (tests/test_cli.py, benchmarks/bench_one_dataset.py)."""
+    rows = []
+    for f in sorted((REPO / ".test" / "data").glob("*.jsonl.gz")):
+        with gzip.open(f, "rt") as fh:
+            for line in fh:
+                r = json.loads(line)
+                if isinstance(r, list) and len(r) >= 2 and all(isinstance(x, str) for x in r[:2]):
+                    rows.append(r[:2])
+    return rows
 
 
 def write_config(path: Path, cfg: dict) -> Path:

@@ -5,8 +5,6 @@ loads each as what it is."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import re
 import shutil
@@ -21,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO
+from conftest import REPO, demo_pairs
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
@@ -50,13 +48,7 @@ def hardneg(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     """674 real (question, answer) pairs from the demo's pair files, as one parquet file."""
-    rows = []
-    for f in sorted((REPO / ".test" / "data").glob("*.jsonl.gz")):
-        with gzip.open(f, "rt") as fh:
-            for line in fh:
-                r = json.loads(line)
-                if isinstance(r, list) and len(r) >= 2 and all(isinstance(x, str) for x in r[:2]):
-                    rows.append(r[:2])
+    rows = demo_pairs()
     path = tmp_path_factory.mktemp("user") / "data.parquet"
     pq.write_table(pa.table({"question": [r[0] for r in rows], "answer": [r[1] for r in rows]}), path)
     return path

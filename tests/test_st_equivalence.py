@@ -30,6 +30,15 @@ SETTINGS = {"range_min": 1, "range_max": 20, "num_negatives": 5, "relative_margi
 TIE = 1e-5
 
 
+def source_pairs() -> list:
+    """The rows of the SOURCES demo pair files, in order (tests/test_drop_in.py mines them too)."""
+    pairs = []
+    for name in SOURCES:
+        with gzip.open(REPO / ".test" / "data" / f"{name}.jsonl.gz", "rt") as fh:
+            pairs += [json.loads(line) for line in fh]
+    return pairs
+
+
 SHAPES = [(fmt, scores) for fmt in ("triplet", "n-tuple", "labeled-pair", "labeled-list") for scores in (False, True)]
 
 
@@ -43,10 +52,7 @@ def both(tmp_path_factory):
     from sentence_transformers.util import mine_hard_negatives
 
     wd = tmp_path_factory.mktemp("st")
-    pairs = []
-    for name in SOURCES:
-        with gzip.open(REPO / ".test" / "data" / f"{name}.jsonl.gz", "rt") as fh:
-            pairs += [json.loads(line) for line in fh]
+    pairs = source_pairs()
     raw = wd / "mixed.jsonl.gz"
     with gzip.open(raw, "wt") as fh:
         fh.writelines(json.dumps(p) + "\n" for p in pairs)
