@@ -56,10 +56,11 @@ def test_cpu_vectors_are_sentence_transformers_bits(minilm, tmp_path, prompt):
 def test_fast_features_equal_preprocess(minilm):
     fast = fast_features(minilm, "query: ", TEXTS[:20])
     assert fast is not None
-    ids, lengths, _ = fast.tokenize(TEXTS)
-    for lo in range(0, len(TEXTS), 13):
-        got = fast.collate(ids[lo : lo + 13], lengths[lo : lo + 13])
-        want = minilm.preprocess(TEXTS[lo : lo + 13], prompt="query: ")
+    tokens = fast.tokenize(TEXTS)
+    order = np.random.default_rng(0).permutation(len(TEXTS))  # a GPU's batches take rows in token-length order
+    for rows in [np.arange(lo, min(lo + 13, len(TEXTS))) for lo in range(0, len(TEXTS), 13)] + [order[:17], order]:
+        got = fast.collate(tokens, rows)
+        want = minilm.preprocess([TEXTS[i] for i in rows], prompt="query: ")
         assert set(got) == set(want)
         for k, v in want.items():
             assert torch.equal(got[k], v) if isinstance(v, torch.Tensor) else got[k] == v, k

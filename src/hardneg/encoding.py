@@ -41,6 +41,16 @@ class Block:
     batches: list  # per batch: (distinct-text positions, a function that builds its features)
 
 
+@dataclass
+class Tokens:
+    """A block's token ids: text i is ``flat[starts[i] : starts[i] + lengths[i]]``."""
+
+    flat: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    truncated: np.ndarray  # cut to max_seq_length
+
+
 class FastFeatures:
     """Padded feature tensors from the model's Rust tokenizer, as ``model.preprocess`` pads
     them (right padding to the longest text of the batch)."""
@@ -60,23 +70,29 @@ class FastFeatures:
         self.keys = [k for k in TENSOR_KEYS if k in tok.model_input_names]
         self.extra: dict = {}
 
-    def tokenize(self, texts: list[str]) -> tuple[list, np.ndarray, np.ndarray]:
-        """(token id lists, lengths, truncated) of ``texts`` (the prompt prepended)."""
+    def tokenize(self, texts: list[str]) -> Tokens:
+        """The token ids of ``texts`` (the prompt prepended), as one flat array."""
+        from itertools import chain
+
         encode = getattr(self.tok, "encode_batch_fast", self.tok.encode_batch)  # no character offsets
         enc = encode([self.prompt + t for t in texts] if self.prompt else texts)
         ids = [e.ids for e in enc]
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
         truncated = np.fromiter((bool(e.overflowing) for e in enc), dtype=bool, count=len(enc))
-        return ids, lengths, truncated
+        return Tokens(flat, np.cumsum(lengths) - lengths, lengths, truncated)
 
-    def collate(self, ids: list, lengths: np.ndarray, pin: bool = False) -> dict:
-        """The feature dict of one batch (its texts' id lists and lengths)."""
+    def collate(self, tokens: Tokens, rows: np.ndarray, pin: bool = False) -> dict:
+        """The feature dict of one batch: ``rows`` of ``tokens``, right-padded to the longest
+        (NumPy gathers; no Python per token)."""
         import torch
 
+        lengths = tokens.lengths[rows]
         width = int(lengths.max())
-        mask = np.arange(width)[None, :] < lengths[:, None]
-        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
-        input_ids[mask] = np.fromiter((t for x in ids for t in x), dtype=np.int64, count=int(lengths.sum()))
+        cols = np.arange(width)
+        mask = cols[None, :] < lengths[:, None]
+        at = np.minimum(tokens.starts[rows][:, None] + cols[None, :], max(0, len(tokens.flat) - 1))
+        input_ids = np.where(mask, tokens.flat[at] if len(tokens.flat) else 0, self.pad_id)
         arrays = {"input_ids": input_ids, "attention_mask": mask.astype(np.int64)}
         arrays["token_type_ids"] = np.zeros_like(input_ids)
         out = {k: torch.from_numpy(arrays[k]) for k in self.keys}
@@ -99,8 +115,7 @@ def fast_features(model, prompt: str | None, probe: list[str]) -> FastFeatures |
     except Exception:  # a tokenizer that cannot be copied or configured: the slow path
         return None
     want = model.preprocess(probe, prompt=prompt or None)
-    ids, lengths, _ = fast.tokenize(probe)
-    got = fast.collate(ids, lengths)
+    got = fast.collate(fast.tokenize(probe), np.arange(len(probe)))
     fast.extra = {k: v for k, v in want.items() if not isinstance(v, torch.Tensor)}
     tensors = {k for k, v in want.items() if isinstance(v, torch.Tensor)}
     if tensors != set(fast.keys) or any(not torch.equal(got[k], want[k]) for k in fast.keys):
@@ -162,10 +177,10 @@ class Pipeline:
                 (b, lambda b=b: self.model.preprocess([unique[i] for i in b], prompt=self.prompt)) for b in batches
             ]
             return Block(index, rows, inverse, len(unique), count_truncated(self.model, texts, self.prompt), feats)
-        ids, lengths, trunc = self.fast.tokenize(unique)
-        batches = token_batches(lengths, self.max_tokens) if self.cuda else st_batches(unique, self.batch_size)
-        feats = [(b, lambda b=b: self.fast.collate([ids[i] for i in b], lengths[b], pin=self.cuda)) for b in batches]
-        return Block(index, rows, inverse, len(unique), int(trunc[inverse].sum()), feats)
+        tokens = self.fast.tokenize(unique)
+        batches = token_batches(tokens.lengths, self.max_tokens) if self.cuda else st_batches(unique, self.batch_size)
+        feats = [(b, lambda b=b: self.fast.collate(tokens, b, pin=self.cuda)) for b in batches]
+        return Block(index, rows, inverse, len(unique), int(tokens.truncated[inverse].sum()), feats)
 
     def _produce(self, blocks, out: queue.Queue, stop: threading.Event) -> None:
         try:
