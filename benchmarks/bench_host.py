@@ -83,7 +83,7 @@ elif stage == "mine":
     mine, options = imp("mine"), imp("options")
     opts = options.MiningOptions(**options.PRESETS["seed"])
     t0 = time.perf_counter()
-    job = mine.MineJob(dataset="realistic", mining=opts)
+    job = (getattr(mine, "MineJob", None) or imp("stages.mine").MineJob)(dataset="realistic", mining=opts)
     st = mine.run(F(**tables), F(mined=a["out"], stats=a["out"] + ".json", sample=a["out"] + ".sample.npz"), job)
     out = {"wall": time.perf_counter() - t0, "items": st["queries"]}
 else:
@@ -92,7 +92,8 @@ else:
                twins=f"{prep}/query_twins.npy",
                query_vectors=[f"{emb}/queries.0.npy"], passage_vectors=[f"{emb}/passages.0.npy"])
     t0 = time.perf_counter()
-    job = ex.ExamplesJob(dataset="realistic", output_format="tevatron", seed=0, judge=False)
+    job_class = getattr(ex, "ExamplesJob", None) or imp("stages.examples").ExamplesJob
+    job = job_class(dataset="realistic", output_format="tevatron", seed=0, judge=False)
     ex.run(inputs, F(page=a["out"] + ".html"), job)
     out = {"wall": time.perf_counter() - t0, "items": 1}
 out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

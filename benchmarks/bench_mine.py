@@ -34,8 +34,10 @@ if hasattr(pkg, "mine_dataset"):  # before the stages took run(inputs, outputs, 
     st = pkg.mine_dataset(args["q"], args["p"], args["c"], args["s"], args["out"], args["out"] + ".json", opts)
 else:
     from types import SimpleNamespace as F
+    # the job class: in the stage module (hardneg.stages), in the mine module before it
+    job_class = getattr(pkg, "MineJob", None) or __import__("hardneg.stages.mine", fromlist=["MineJob"]).MineJob
     inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"])
-    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), pkg.MineJob(dataset="bench", mining=opts))
+    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), job_class(dataset="bench", mining=opts))
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "queries": st["queries"], "rss_mb": rss}))

@@ -35,11 +35,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from hardneg import prepare
 from hardneg.columns import TableColumns
+from hardneg.stages.prepare import PrepareJob
 work = Path(sys.argv[1])
 out = work / "prepared"
 out.mkdir(exist_ok=True)
 cols = TableColumns(query="question", positive="answer", title="title", negatives=("negative",))
-job = prepare.PrepareJob(dataset="qa", format="table", max_rows=None, max_bad_rows=0, qrels_split="train", columns=cols)
+job = PrepareJob(dataset="qa", format="table", max_rows=None, max_bad_rows=0, qrels_split="train", columns=cols)
 names = ("queries", "passages", "qrels", "negatives")
 outputs = SimpleNamespace(**{n: out / f"{n}.parquet" for n in names}, twins=out / "twins.npy", stats=out / "stats.json")
 stats = prepare.run(SimpleNamespace(raw=work / "qa.parquet"), outputs, job)

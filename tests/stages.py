@@ -11,6 +11,9 @@ import numpy as np
 from hardneg import embed, merge, mine, prepare, search
 from hardneg.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
 from hardneg.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
+from hardneg.stages.embed import EmbedJob
+from hardneg.stages.mine import MineJob
+from hardneg.stages.prepare import PrepareJob
 from hardneg.texts import normalized_text
 
 Files = SimpleNamespace
@@ -21,7 +24,7 @@ def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
     max_rows, max_bad_rows, qrels_split, out_twins, out_negatives."""
     out_q, out_p, out_r = tables
     twins = kw.pop("out_twins", None) or Path(out_stats).with_name(Path(out_stats).stem + ".twins.npy")
-    job = prepare.PrepareJob(
+    job = PrepareJob(
         dataset=dataset,
         format=fmt,
         max_rows=kw.pop("max_rows", None),
@@ -36,7 +39,7 @@ def prepare_dataset(fmt, raw, tables, out_stats, *, dataset="d", **kw) -> dict:
 
 def embed_shard(queries, passages, out_q, out_p, model: dict, *, shard=0, n_shards=1, block_rows=8192, threads=1):
     """Embed one shard (no twin sharing); stats next to ``out_q``."""
-    job = embed.EmbedJob(
+    job = EmbedJob(
         dataset="d",
         model=ModelOptions(**model),
         embed=EmbedOptions(block_rows=block_rows),
@@ -73,7 +76,7 @@ def mine_dataset(tables, scored, out, stats, opts: MiningOptions, *, dataset="")
     inputs = Files(
         queries=queries, passages=passages, candidates=candidates, positive_scores=positive_scores, cache_stats=[]
     )
-    return mine.run(inputs, Files(mined=out, stats=stats), mine.MineJob(dataset=dataset, mining=opts))
+    return mine.run(inputs, Files(mined=out, stats=stats), MineJob(dataset=dataset, mining=opts))
 
 
 def select_negatives(query, candidates, positives, opts, removed) -> list[int]:

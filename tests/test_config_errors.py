@@ -259,6 +259,7 @@ def test_relabel_with_the_one_positive_format_fails_at_planning(tmp_path):
     assert_fails_naming(plan(tmp_path, cfg), "cross_encoder.false_negatives", f"datasets.{DATASET}", "drop")
 
 
+@pytest.mark.workflow
 def test_a_missing_local_source_fails_at_planning_after_a_build(demo_run, tmp_path):
     """A mistyped path of a dataset built before: not the old outputs reused, but an error."""
     wd, conf = demo_run

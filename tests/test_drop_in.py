@@ -67,4 +67,4 @@ def test_the_drop_in_writes_sentence_transformers_shapes_and_rows(calls):
 def test_a_second_call_re_uses_the_cached_vectors(calls):
     _, _, _, wd = calls
     log = (wd / "ours" / "hardneg.log").read_text()  # the last call: labeled-list
-    assert "rule embed" not in log and "rule search_shard" not in log and "rule mine" in log
+    assert "rule embed" not in log and "rule search" not in log and "rule mine" in log

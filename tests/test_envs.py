@@ -1,5 +1,6 @@
 """Every rule's conda env holds what its code imports (checked statically: conda cannot be
-reached here). From each rule's script, every module of ``hardneg`` it reaches is read, with
+reached here). From each rule's stage module (``hardneg.stages.<rule>``, which the one
+script runs), every module of ``hardneg`` it reaches is read, with
 the imports inside functions too, so a lazy import on a path the rule takes counts. An
 import guarded by ``except ImportError`` is optional and needs no package. The check is per
 module, so an env may hold a package that a module reached imports on a path the rule never
@@ -32,7 +33,6 @@ PACKAGES = {
     "datasets": "datasets",
     "openvino": "openvino",
 }
-SCRIPTS = REPO / "workflow" / "scripts"
 PACKAGE = REPO / "src" / "hardneg"
 # the pip spec that installs the workflow's own package, relative to the env file
 OWN_PACKAGE = "../.."
@@ -50,52 +50,72 @@ def _optional(node: ast.AST, parents: dict) -> bool:
     return False
 
 
-def imports_of(path) -> tuple[set[str], set[str]]:
-    """(third-party top-level names, hardneg modules) imported anywhere in ``path``."""
+def _type_checking(node: ast.AST, parents: dict) -> bool:
+    """Inside ``if TYPE_CHECKING:`` (annotations only, never imported when run)."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return True
+    return False
+
+
+def module_file(mod: str):
+    """The file of ``hardneg.<mod>`` (``mod`` dotted: ``stages.mine``)."""
+    path = PACKAGE.joinpath(*mod.split("."))
+    return path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+
+
+def imports_of(path, package: str = "") -> tuple[set[str], set[str]]:
+    """(third-party top-level names, hardneg modules, dotted below ``hardneg``) imported
+    anywhere in ``path``, whose package below ``hardneg`` is ``package`` ("" or ``stages``)."""
     tree = ast.parse(path.read_text())
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     third, local = set(), set()
     for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom) or _type_checking(node, parents):
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # from .x import y (inside hardneg)
-                names = [f"hardneg.{node.module}"] if node.module else [f"hardneg.{a.name}" for a in node.names]
-            else:
-                names = [node.module]
+        elif node.level:  # from .x import y, from ..x import y (inside hardneg)
+            parts = package.split(".") if package else []
+            base = ".".join(["hardneg", *parts[: len(parts) - node.level + 1]])
+            names = [f"{base}.{node.module}"] if node.module else [f"{base}.{a.name}" for a in node.names]
         else:
-            continue
+            names = [node.module] if node.module != "hardneg" else [f"hardneg.{a.name}" for a in node.names]
         for name in names:
             if name.startswith("hardneg."):
-                local.add(name.split(".")[1])
-            elif name == "hardneg":
-                local |= {a.name for a in node.names}
+                local.add(name.removeprefix("hardneg."))
             elif name.split(".")[0] not in sys.stdlib_module_names and not _optional(node, parents):
                 third.add(name.split(".")[0])
     return third, local
 
 
-def reached_imports(script) -> set[str]:
-    third, todo = imports_of(script)
+def reached_imports(module: str) -> set[str]:
+    """Third-party names that ``hardneg.<module>`` reaches through its own imports."""
+    third, todo = set(), {module}
     seen: set[str] = set()
     while todo:
         mod = todo.pop()
-        if mod in seen:
+        if mod in seen or not module_file(mod).exists():  # `from . import name` of a function
             continue
         seen.add(mod)
-        t, more = imports_of(PACKAGE / f"{mod}.py")
+        path = module_file(mod)
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        t, more = imports_of(path, package)
         third |= t
         todo |= more - seen
     return third
 
 
 def rules():
+    """(rule, its env, its stage module) of each rule with a script (``use rule`` ones run
+    their base rule's stage, with its env)."""
     text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
     for block in text.split("\nrule ")[1:]:
         name = block.split(":", 1)[0]
         env = re.search(r'conda:\s*\n\s*"\.\./(envs/[^"]+)"', block).group(1)
-        script = re.search(r'script:\s*\n\s*"\.\./(scripts/[^"]+)"', block).group(1)
-        yield name, REPO / "workflow" / env, REPO / "workflow" / script
+        assert re.search(r'script:\s*\n\s*"\.\./scripts/stage\.py"', block), name
+        yield name, REPO / "workflow" / env, f"stages.{name}"
 
 
 def env_packages(path) -> set[str]:
@@ -110,9 +130,9 @@ def env_packages(path) -> set[str]:
 RULES = list(rules())
 
 
-@pytest.mark.parametrize("name, env, script", RULES, ids=[r[0] for r in RULES])
-def test_rule_env_holds_what_its_code_imports(name, env, script):
-    needed = reached_imports(script)
+@pytest.mark.parametrize("name, env, stage", RULES, ids=[r[0] for r in RULES])
+def test_rule_env_holds_what_its_code_imports(name, env, stage):
+    needed = reached_imports(stage)
     unknown = needed - set(PACKAGES)
     assert not unknown, f"rule {name}: add {unknown} to PACKAGES (import name -> package)"
     missing = {PACKAGES[m] for m in needed} - env_packages(env)
@@ -132,6 +152,6 @@ def test_every_env_pins_python_and_each_package():
 
 def test_the_check_sees_lazy_imports():
     """embed imports torch inside a function; search imports faiss inside a method."""
-    assert {"torch", "sentence_transformers", "numpy", "pyarrow"} <= reached_imports(SCRIPTS / "embed.py")
-    assert {"faiss", "numpy"} <= reached_imports(SCRIPTS / "search.py")
-    assert "torch" not in reached_imports(SCRIPTS / "download.py")
+    assert {"torch", "sentence_transformers", "numpy", "pyarrow"} <= reached_imports("stages.embed")
+    assert {"faiss", "numpy"} <= reached_imports("stages.search")
+    assert "torch" not in reached_imports("stages.download")

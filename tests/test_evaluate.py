@@ -178,7 +178,7 @@ def test_training_and_scoring_again_gives_the_same_numbers(eval_run, tmp_path):
     train.run(
         SimpleNamespace(train=d / "train.jsonl", passages=prepared / "passages.parquet"),
         SimpleNamespace(model=tmp_path / "model", stats=tmp_path / "train_stats.json"),
-        plan.job("eval_train", dataset="docstrings", variant="shipped"),
+        plan.job("train", dataset="docstrings", variant="shipped"),
     )
     score.run(
         SimpleNamespace(
@@ -187,7 +187,7 @@ def test_training_and_scoring_again_gives_the_same_numbers(eval_run, tmp_path):
             model=tmp_path / "model",
         ),
         SimpleNamespace(per_query=tmp_path / "per_query.parquet", stats=tmp_path / "score_stats.json"),
-        plan.job("eval_score", dataset="docstrings", variant="shipped"),
+        plan.job("score", dataset="docstrings", variant="shipped"),
     )
     again = pq.read_table(tmp_path / "per_query.parquet")
     first = pq.read_table(d / "per_query.parquet")
@@ -206,9 +206,9 @@ def test_changing_one_variant_retrains_only_that_variant(eval_run):
     # evaluation table, the cards, the folder card and the mining summary)
     assert planned == {
         "eval_mine": n,
-        "eval_train": n,
-        "eval_score": n,
-        "evaluate": n,
+        "train": n,
+        "score": n,
+        "evaluation": n,
         "evaluation_summary": 1,
         "card": n,
         "folder_card": 1,

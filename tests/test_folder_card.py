@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from hardneg import folder_card
-from hardneg.jobs import FolderCardJob
+from hardneg.stages.folder_card import FolderCardJob
 
 
 def write_card(folder, name: str, path: str, rows: int, fmt: str) -> None:

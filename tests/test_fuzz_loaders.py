@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from hardneg import prepare
 from hardneg.io import InputError
+from hardneg.stages.prepare import PrepareJob
 
 REPO = Path(__file__).resolve().parents[1]
 HANG_S = 120  # one prepare call on these few-kB inputs takes well under a second
@@ -224,7 +225,7 @@ def run_prepare(fmt: str, raw: Path, out: Path, cap: int, columns=None) -> dict 
                 twins=out / "twins.npy",
                 stats=out / "stats.json",
             )
-            job = prepare.PrepareJob(
+            job = PrepareJob(
                 dataset="fuzz", format=fmt, max_rows=None, max_bad_rows=cap, qrels_split="train", columns=columns
             )
             stats = prepare.run(SimpleNamespace(raw=raw), outputs, job)

@@ -94,6 +94,7 @@ def _one(pattern: str, wd, dataset=DATASET):
     return found[0]
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize(
     "case",
     ["truncated-vectors", "flipped-candidates", "positives-of-another-dataset"],

@@ -16,13 +16,13 @@ def test_the_packaged_model_is_sized_from_its_weights_and_an_unknown_one_is_assu
 
 
 def test_memory_grows_with_batch_tokens_and_model():
-    base = eval_mem_mb("eval_train", batch=16, tokens=128, model_mb=MINILM_MB)
-    assert eval_mem_mb("eval_train", batch=32, tokens=128, model_mb=MINILM_MB) > base
-    assert eval_mem_mb("eval_train", batch=16, tokens=256, model_mb=MINILM_MB) > base
-    assert eval_mem_mb("eval_train", batch=16, tokens=128, model_mb=4 * MINILM_MB) > base
+    base = eval_mem_mb("train", batch=16, tokens=128, model_mb=MINILM_MB)
+    assert eval_mem_mb("train", batch=32, tokens=128, model_mb=MINILM_MB) > base
+    assert eval_mem_mb("train", batch=16, tokens=256, model_mb=MINILM_MB) > base
+    assert eval_mem_mb("train", batch=16, tokens=128, model_mb=4 * MINILM_MB) > base
     # attention: doubling the tokens costs more than doubling the batch
-    assert eval_mem_mb("eval_train", batch=16, tokens=256, model_mb=MINILM_MB) > eval_mem_mb(
-        "eval_train", batch=32, tokens=128, model_mb=MINILM_MB
+    assert eval_mem_mb("train", batch=16, tokens=256, model_mb=MINILM_MB) > eval_mem_mb(
+        "train", batch=32, tokens=128, model_mb=MINILM_MB
     )
 
 
@@ -30,7 +30,5 @@ def test_the_plan_gives_each_evaluate_job_its_batch():
     cfg = demo_config(evaluate={"datasets": ["hotpotqa"], "batch_size": 8, "max_seq_length": 64})
     plan = Plan.from_config(cfg)
     size = model_size_mb(plan.model.name_or_path)
-    assert plan.eval_mem_mb("eval_train") == eval_mem_mb("eval_train", batch=8, tokens=64, model_mb=size)
-    assert plan.eval_mem_mb("eval_score") == eval_mem_mb(
-        "eval_score", batch=plan.model.batch_size, tokens=64, model_mb=size
-    )
+    assert plan.eval_mem_mb("train") == eval_mem_mb("train", batch=8, tokens=64, model_mb=size)
+    assert plan.eval_mem_mb("score") == eval_mem_mb("score", batch=plan.model.batch_size, tokens=64, model_mb=size)

@@ -9,9 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hardneg.holdout import HoldoutJob, pair_holdout
+from hardneg.holdout import pair_holdout
 from hardneg.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
 from hardneg.options import EvaluateOptions
+from hardneg.stages.holdout import HoldoutJob
 
 
 def _ranked(*rows):

@@ -31,7 +31,7 @@ def test_percpos95_filters_and_accounts(demo_run):
     wd, _ = demo_run
     proc, out, ext = _mine(wd, "percpos95", preset="percpos95", output_scores=True)
     ran = proc.stdout + proc.stderr
-    assert "rule embed" not in ran and "rule search_shard" not in ran and "rule merge" not in ran
+    assert "rule embed" not in ran and "rule search" not in ran and "rule merge" not in ran
     for ds in demo_config()["datasets"]:
         for line in (out / f"{ds}.{ext}").open():
             rec = json.loads(line)

@@ -14,6 +14,7 @@ from stages import Files, merge_shards, prepare_dataset, search_files
 from hardneg import mine
 from hardneg.merge import positive_scores
 from hardneg.options import PRESETS, MiningOptions
+from hardneg.stages.mine import MineJob
 from hardneg.texts import normalized_text
 
 N_ROWS = 40
@@ -66,7 +67,7 @@ def _mine(d, files, **overrides):
         cache_stats=[],  # tables written here, not by merge: no fingerprints
         passage_vectors=[d / "p.npy"],
     )
-    stats = mine.run(inputs, Files(mined=out, stats=out.with_suffix(".json")), mine.MineJob(dataset="d", mining=opts))
+    stats = mine.run(inputs, Files(mined=out, stats=out.with_suffix(".json")), MineJob(dataset="d", mining=opts))
     rows = [json.loads(line) for line in out.open()]
     return {r["query"]: [n["text"] for n in r["negative_passages"]] for r in rows}, stats
 

@@ -33,7 +33,7 @@ def _kill_during_export(wd: Path, cfg: Path) -> None:
     def writing() -> bool:
         return bool(list((wd / "results" / "exported").glob(".*.tmp-*/*")))
 
-    kill_workflow_when(wd, cfg, writing, "export_model", what="the export's first file")
+    kill_workflow_when(wd, cfg, writing, "export", what="the export's first file")
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +71,17 @@ def test_the_export_runs_once_per_model_settings(openvino_run):
     """A changed model setting re-exports; a mining setting does not."""
     wd, cfg, _ = openvino_run
     quiet = run_snakemake(wd, cfg, "-n")
-    assert "export_model" not in planned_jobs(quiet)
+    assert "export" not in planned_jobs(quiet)
     for change, exports in (({"mining": {"num_negatives": 2}}, 0), ({"model": {"max_seq_length": 128}}, 1)):
         other = demo_config(datasets=DATASETS, model={"backend": "openvino"})
         for block, values in change.items():
             other.setdefault(block, {}).update(values)
         other_cfg = write_config(wd / "other.yaml", other)
-        assert planned_jobs(run_snakemake(wd, other_cfg, "-n")).get("export_model", 0) == exports, change
+        assert planned_jobs(run_snakemake(wd, other_cfg, "-n")).get("export", 0) == exports, change
 
 
 def test_evaluate_scores_each_trained_variant_with_its_own_export(tmp_path):
     cfg = demo_config(datasets=["squad_pairs"], model={"backend": "openvino"}, evaluate={"datasets": ["squad_pairs"]})
     conf = write_config(tmp_path / "c.yaml", cfg)
     jobs = planned_jobs(run_snakemake(tmp_path, conf, "-n", "evaluation/squad_pairs.json"))
-    assert jobs["export_model"] == 1 and jobs["eval_export"] == jobs["eval_train"] == jobs["eval_score"] - 1 > 0, jobs
+    assert jobs["export"] == 1 and jobs["eval_export"] == jobs["train"] == jobs["score"] - 1 > 0, jobs

@@ -6,7 +6,6 @@ signatures and modules; nothing heavy imported while the DAG is built."""
 from __future__ import annotations
 
 import ast
-import re
 import subprocess
 import sys
 from dataclasses import MISSING, fields
@@ -14,7 +13,7 @@ from dataclasses import MISSING, fields
 import pytest
 import yaml
 
-from conftest import REPO, demo_config
+from conftest import REPO, demo_config, rule_context, rule_stages
 from hardneg import docs, jobs
 from hardneg.columns import TABLE_KEYS
 from hardneg.options import (
@@ -107,40 +106,7 @@ def _plan() -> Plan:
     return Plan.from_config(_config())
 
 
-RULE_CONTEXT = {
-    "download": {"dataset": "hotpotqa"},
-    "download_split": {"dataset": "hotpotqa"},
-    "prepare": {"dataset": "hotpotqa"},
-    "export_model": {},
-    "eval_export": {"variant": "v"},
-    "embed": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
-    "search_shard": {"dataset": "hotpotqa", "n": "2", "shard": "0"},
-    "merge": {"dataset": "hotpotqa"},
-    "rescore": {"dataset": "hotpotqa"},
-    "mine": {"dataset": "hotpotqa"},
-    "eval_mine": {"dataset": "hotpotqa", "variant": "v"},
-    "card": {"dataset": "hotpotqa"},
-    "folder_card": {},
-    "plots": {"dataset": "hotpotqa"},
-    "examples": {"dataset": "hotpotqa"},
-    "report": {"benchmarks": {}},
-    "holdout": {"dataset": "hotpotqa"},
-    "eval_train": {"dataset": "hotpotqa", "variant": "v"},
-    "eval_score": {"dataset": "hotpotqa", "variant": "v"},
-    "evaluate": {"dataset": "hotpotqa"},
-    "evaluation_summary": {},
-}
-
-
-def test_every_rule_has_a_job_and_every_job_is_keyword_only():
-    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    names = re.findall(r"^rule (\w+):", rules, re.M) + re.findall(r"^use rule \w+ as (\w+)", rules, re.M)
-    assert set(names) == set(RULE_CONTEXT)
-    plan = _plan()
-    for stage, ctx in RULE_CONTEXT.items():
-        job = plan.job(stage, **ctx)
-        assert all(f.kw_only for f in fields(job)) and job.__dataclass_params__.frozen, stage
-        assert re.search(r'\*\*job\(\s*"' + stage + '"', rules), f"rule {stage} does not pass its job"
+RULE_CONTEXT = {rule: rule_context(rule, stage) for rule, stage in rule_stages().items()}
 
 
 # a valid other value for options a generic change cannot make (strings, and numbers the

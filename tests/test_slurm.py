@@ -68,7 +68,7 @@ LOCAL_OVERRIDES = [
     "runtime=30",
     "--set-resources",
     "embed:gpu=0",
-    "search_shard:gpu=0",
+    "search:gpu=0",
 ]
 
 
@@ -77,13 +77,10 @@ def _sh(*cmd, env=None, timeout=120, check=True):
 
 
 def _ensure_installed() -> None:
-    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
-        return
-    if os.geteuid() != 0:
-        pytest.skip("SLURM is not installed and installing it needs root")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _sh("apt-get", "update", "-qq", env=env, timeout=600)
-    _sh("apt-get", "install", "-y", "-qq", "slurmctld", "slurmd", "slurm-client", "munge", env=env, timeout=900)
+    if not all(
+        shutil.which(b) or os.path.exists(f"/usr/sbin/{b}") for b in ("slurmctld", "slurmd", "sbatch", "munged")
+    ):
+        pytest.skip("SLURM is not installed (.ci/run installs Debian's slurmctld, slurmd, slurm-client and munge)")
 
 
 def _munge_ok() -> bool:
@@ -204,7 +201,7 @@ def test_demo_through_slurm_matches_local_run(tmp_path, demo_run):
         by_rule = [rule for _, rule in submitted]
         # squad_pairs has 3 shards and hotpotqa 2: one SLURM job per embed shard
         assert by_rule.count("rule_embed") == 5, by_rule
-        assert by_rule.count("rule_search_shard") == 5, by_rule
+        assert by_rule.count("rule_search") == 5, by_rule
         assert "rule_download" not in by_rule
 
     for ds in DATASETS:
@@ -237,5 +234,5 @@ def test_a_12_point_sweep_is_one_cluster_job_per_variant(tmp_path):
     proc = run_snakemake(tmp_path, None, "-n", "--profile", profile, "evaluation/hotpotqa.json", env=PLAN_ONLINE)
     jobs = planned_jobs(proc)
     # base, in_batch, shipped and 12 swept: each trained variant mined and trained by its own job
-    assert jobs["eval_score"] == 15 and jobs["eval_train"] == jobs["eval_mine"] == 14, jobs
+    assert jobs["score"] == 15 and jobs["train"] == jobs["eval_mine"] == 14, jobs
     assert "group" not in " ".join(line for line in (proc.stdout + proc.stderr).splitlines() if "eval_" in line)

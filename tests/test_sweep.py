@@ -45,8 +45,8 @@ def test_changing_one_axis_value_re_plans_only_the_variants_that_hold_it():
         "sweep.range_max-100.sampling_strategy-top",
         "sweep.range_max-100.sampling_strategy-random",
     }
-    for stage in ("eval_mine", "eval_train", "eval_score"):
-        for v in kept - {"base"} if stage != "eval_score" else kept:
+    for stage in ("eval_mine", "train", "score"):
+        for v in kept - {"base"} if stage != "score" else kept:
             ctx = {"dataset": "squad_pairs", "variant": v}
             assert before.settings(stage, **ctx) == after.settings(stage, **ctx), (stage, v)
 
@@ -88,7 +88,7 @@ def test_negatives_per_row_and_dropping_empty_queries_are_axes_too():
         "sweep.negatives_per_row-3.min_negatives-0",
         "sweep.negatives_per_row-3.min_negatives-1",
     ]
-    train = {v: plan.job("eval_train", dataset="squad_pairs", variant=v) for v in [*swept, "in_batch", "shipped"]}
+    train = {v: plan.job("train", dataset="squad_pairs", variant=v) for v in [*swept, "in_batch", "shipped"]}
     assert {v: j.negatives for v, j in train.items()} == {
         **{v: int(v.split(".")[1][-1]) for v in swept},
         "in_batch": 0,
@@ -100,6 +100,6 @@ def test_negatives_per_row_and_dropping_empty_queries_are_axes_too():
     a, b = swept[1], swept[3]
     ctx = {"dataset": "squad_pairs"}
     assert plan.settings("eval_mine", **ctx, variant=a) == plan.settings("eval_mine", **ctx, variant=b)
-    assert plan.settings("eval_train", **ctx, variant=a) != plan.settings("eval_train", **ctx, variant=b)
+    assert plan.settings("train", **ctx, variant=a) != plan.settings("train", **ctx, variant=b)
     with pytest.raises(ConfigError, match=r"evaluate.sweep.negatives_per_row: 0 is below 1"):
         _plan({"negatives_per_row": [0]})

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .evaluation import interval_cell
 from .formats import FORMATS
 from .io import atomic_path, read_json
-from .jobs import CardJob
 from .metrics import METRICS
 from .sources import parse_source
+
+if TYPE_CHECKING:
+    from .stages.card import CardJob
 
 
 def _or_none(value) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .io import InputError
-from .jobs import DownloadJob
 from .sources import DownloadError, fetch, hf_error, parse_source
+
+if TYPE_CHECKING:
+    from .stages.download import DownloadJob
 
 
 def fetch_split(job: DownloadJob, dest, logger=None) -> None:

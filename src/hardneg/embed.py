@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -21,11 +22,13 @@ from .devices import pick_device
 from .encoding import Pipeline, count_truncated, distinct
 from .integrity import fingerprints
 from .io import InputError, Progress, describe_error, write_json
-from .jobs import EmbedJob
 from .models import resolve_model_path
 from .options import ModelOptions
 from .partial import PartialArray, block_digest
 from .texts import passage_text
+
+if TYPE_CHECKING:
+    from .stages.embed import EmbedJob
 
 
 def shard_bounds(n_rows: int, shard: int, n_shards: int, block_rows: int) -> tuple[int, int]:

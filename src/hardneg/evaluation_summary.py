@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .evaluation import write_summary
-from .jobs import SummaryJob
+
+if TYPE_CHECKING:
+    from .stages.evaluation_summary import EvaluationSummaryJob
 
 
-def run(inputs, outputs, job: SummaryJob, logger=None) -> str:
+def run(inputs, outputs, job: EvaluationSummaryJob, logger=None) -> str:
     """``outputs[0]`` (``evaluation/summary.md``) from every ``evaluation/NAME.json`` in ``inputs``."""
     text = write_summary(list(inputs), outputs[0])
     if logger:

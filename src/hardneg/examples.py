@@ -16,16 +16,19 @@ into a ``<details>`` element; the page has no script and loads nothing.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .io import atomic_path, read_json
-from .jobs import ExamplesJob
 from .mined_sample import SCAN, Sample
 from .near_copies import PositiveSimilarity
 from .texts import passage_text
 from .textstore import take_rows
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
+
+if TYPE_CHECKING:
+    from .stages.examples import ExamplesJob
 
 SUSPICIOUS = 20
 FOLD = 300  # characters shown before a text folds

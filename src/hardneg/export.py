@@ -5,8 +5,10 @@ A trained evaluate variant exports its own folder (``inputs.model``)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from .jobs import ExportJob
+if TYPE_CHECKING:
+    from .stages.export import ExportJob
 
 
 def run(inputs, outputs, options: ExportJob, logger=None) -> dict:

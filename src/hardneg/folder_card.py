@@ -9,12 +9,15 @@ config's data files, row count, output shape and source.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .card import size_category
 from .io import atomic_path
-from .jobs import FolderCardJob
+
+if TYPE_CHECKING:
+    from .stages.folder_card import FolderCardJob
 
 
 def front_matter(path) -> dict:

@@ -18,6 +18,7 @@ Outputs: ``heldout`` (parquet: ``query_id``, ``text``, ``relevant`` = list of pa
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -25,10 +26,12 @@ import pyarrow.parquet as pq
 
 from .beir import BeirSource
 from .io import InputError, atomic_path, write_json
-from .jobs import HoldoutJob
 from .loaders import BadRows
 from .metrics import small_sample_warnings
 from .texts import text_hashes
+
+if TYPE_CHECKING:
+    from .stages.holdout import HoldoutJob
 
 HELDOUT_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string()), ("relevant", pa.list_(pa.int64()))])
 

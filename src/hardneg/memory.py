@@ -1,7 +1,7 @@
 """The memory the evaluate stage's jobs declare (``mem_mb``), from a fit to measurements.
 
-``benchmarks/bench_eval_memory.py`` measured the peak RSS of ``eval_train`` and
-``eval_score`` for all-MiniLM-L6-v2 on the CPU at 128 and 256 tokens and batch 16 and 32
+``benchmarks/bench_eval_memory.py`` measured the peak RSS of ``train`` and
+``score`` for all-MiniLM-L6-v2 on the CPU at 128 and 256 tokens and batch 16 and 32
 (BENCHMARKS.md), and fitted ``MB = a + b * batch * tokens + c * batch * tokens**2`` (the
 last term is attention's). Another model adds its weights beyond MiniLM's (four times over
 for training) and scales the batch terms by its weights' size against MiniLM's; the result
@@ -17,16 +17,16 @@ from pathlib import Path
 
 from .models import looks_like_path
 
-# (a, b, c) per job, MB. eval_train: the least-squares fit over the four measured points
-# (residuals under 35 MB). eval_score: its peak followed neither batch nor tokens (1,100 to
+# (a, b, c) per job, MB. train: the least-squares fit over the four measured points
+# (residuals under 35 MB). score: its peak followed neither batch nor tokens (1,100 to
 # 1,347 MB), so the largest figure.
 FIT = {
-    "eval_train": (849.0, 0.6829, 0.002604),
-    "eval_score": (1347.0, 0.0, 0.0),
+    "train": (849.0, 0.6829, 0.002604),
+    "score": (1347.0, 0.0, 0.0),
 }
 # MB of memory per MB of weights beyond MiniLM's: training holds weights, gradients and
 # Adam's two moments; scoring the weights
-PER_WEIGHT_MB = {"eval_train": 4, "eval_score": 1}
+PER_WEIGHT_MB = {"train": 4, "score": 1}
 MINILM_MB = 87  # all-MiniLM-L6-v2's model.safetensors, the model of the fit
 UNKNOWN_MODEL_MB = 440  # bge-base-en-v1.5's weights: assumed for a model not on this machine
 MARGIN = 1.25
@@ -53,7 +53,7 @@ def model_size_mb(name_or_path: str) -> float:
 
 
 def eval_mem_mb(job: str, *, batch: int, tokens: int, model_mb: float) -> int:
-    """``mem_mb`` of one ``eval_train`` or ``eval_score`` job."""
+    """``mem_mb`` of one ``train`` or ``score`` job."""
     a, b, c = FIT[job]
     weights = PER_WEIGHT_MB[job] * max(0.0, model_mb - MINILM_MB)
     scale = max(1.0, model_mb / MINILM_MB)

@@ -6,15 +6,19 @@ depend on the shard count, so the merged top-k is the same for 1 shard or many.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow.parquet as pq
 
 from .candidates import CANDIDATE_SCHEMA, QueryRun, ranks_within, write_positive_scores
 from .integrity import verify, write_table_fingerprints
 from .io import atomic_path
-from .jobs import MergeJob
 from .search import order_candidates
 from .vectors import QueryVectors, ShardedMatrix, pair_dot
+
+if TYPE_CHECKING:
+    from .stages.merge import MergeJob
 
 
 def merge_shards(shard_ids, shard_scores, out_candidates, *, topk: int, chunk: int, logger=None) -> int:

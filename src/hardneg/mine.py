@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,7 @@ from .candidates import QueryRun, iter_query_runs, read_positive_scores
 from .formats import FORMATS, open_writer
 from .integrity import verify_tables
 from .io import Progress, write_json
-from .jobs import Judge, MineJob
+from .jobs import Judge
 from .mine_stats import MineStats
 from .mined_sample import Sample, SampleKeeper
 from .near_copies import PositiveSimilarity, normalized_ids
@@ -43,6 +44,9 @@ from .select import select_candidates as _select
 from .texts import row_ids
 from .textstore import TextStore, passage_store, scratch_dir
 from .writers import Records, Writer
+
+if TYPE_CHECKING:
+    from .stages.mine import MineJob
 
 TRAILING_CHUNK = 65536  # queries with no candidate at the end of the table, per step
 JUDGED = REASONS.index("judged_positive") + 1  # its reason code

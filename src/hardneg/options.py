@@ -260,35 +260,33 @@ class EvaluateOptions:
     variants: dict | None = option(
         None,
         "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)",
-        reruns=("evaluate",),
+        reruns=("evaluation",),
     )
     sweep: dict | None = option(
         None,
         "`{option: [values]}` over mining options and `negatives_per_row`: a grid of variants beside the named "
         "ones, each the dataset's own setting with one value per option, named after its values "
         "(`sweep.range_max-10.sampling_strategy-top`)",
-        reruns=("evaluate",),
+        reruns=("evaluation",),
     )
     max_variants: int = option(
         24, "most variants per evaluated dataset (built-in, named and swept); more fails at planning", reruns=False
     )
-    negatives_per_row: int = option(
-        1, "mined negatives per training row, besides the in-batch ones", reruns=("eval_train",)
-    )
+    negatives_per_row: int = option(1, "mined negatives per training row, besides the in-batch ones", reruns=("train",))
     max_steps: int = option(
-        1000, "optimizer steps per variant (the rows are cycled if there are fewer)", reruns=("eval_train",)
+        1000, "optimizer steps per variant (the rows are cycled if there are fewer)", reruns=("train",)
     )
-    batch_size: int = option(32, "training rows per step", reruns=("eval_train",))
-    learning_rate: float = option(2e-5, "peak learning rate (linear warm-up and decay)", reruns=("eval_train",))
-    warmup_ratio: float = option(0.1, "share of the steps spent warming up", reruns=("eval_train",))
+    batch_size: int = option(32, "training rows per step", reruns=("train",))
+    learning_rate: float = option(2e-5, "peak learning rate (linear warm-up and decay)", reruns=("train",))
+    warmup_ratio: float = option(0.1, "share of the steps spent warming up", reruns=("train",))
     max_seq_length: int = option(
-        256, "tokens per text in training and scoring, for every variant", reruns=("eval_train", "eval_score")
+        256, "tokens per text in training and scoring, for every variant", reruns=("train", "score")
     )
     seed: int = option(
-        42, "training seed (row order and dropout; the bootstrap's seed too)", reruns=("eval_train", "evaluate")
+        42, "training seed (row order and dropout; the bootstrap's seed too)", reruns=("train", "evaluation")
     )
     bootstrap: int = option(
-        1000, "paired bootstrap resamples of the held-out queries (95% intervals)", reruns=("evaluate",)
+        1000, "paired bootstrap resamples of the held-out queries (95% intervals)", reruns=("evaluation",)
     )
 
 

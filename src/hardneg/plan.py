@@ -12,10 +12,10 @@ Imported while the DAG is built, so it imports nothing heavy.
 from __future__ import annotations
 
 import glob
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from . import jobs
+from . import jobs, stages
 from .columns import check_table_keys, is_glob, table_columns
 from .formats import FORMATS
 from .io import InputError
@@ -35,7 +35,7 @@ from .options import (
     unknown_key,
 )
 from .sources import HF_REPO_RE, parse_source
-from .variants import evaluation_variants, variant_negatives
+from .variants import evaluation_variants
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
@@ -224,10 +224,10 @@ class Plan:
         return self.prepare.max_bad_rows if own is None else own
 
     def eval_mem_mb(self, stage: str) -> int:
-        """``mem_mb`` of an ``eval_train`` or ``eval_score`` job (:mod:`hardneg.memory`):
+        """``mem_mb`` of a ``train`` or ``score`` job (:mod:`hardneg.memory`):
         the training batch, or the encoding batch for scoring, at evaluate's token limit."""
         ev = self.evaluate
-        batch = ev.batch_size if stage == "eval_train" else self.model.batch_size
+        batch = ev.batch_size if stage == "train" else self.model.batch_size
         size = model_size_mb(self.model.name_or_path)
         return eval_mem_mb(stage, batch=batch, tokens=ev.max_seq_length, model_mb=size)
 
@@ -240,142 +240,15 @@ class Plan:
         """The job of one ``stage`` (a rule's name); ``context`` holds the rule's wildcards
         (``dataset``, ``n``, ``shard``, ``variant``; others are ignored) and, for the
         report, its benchmark files."""
-        return getattr(self, f"_{stage}")(**context)
+        return stages.stage(stage).build(self, **context)
 
     def settings(self, stage: str, **context) -> dict:
         """What re-runs ``stage``'s job when it changes, as plain values (Snakemake's
         params check compares these)."""
         return jobs.settings(self.job(stage, **context), stage)
 
-    def _download(self, dataset, **_):
-        ds = self.datasets[dataset]
-        return jobs.DownloadJob(
-            dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256, split=ds.split, subset=ds.subset
-        )
-
-    def _download_split(self, dataset, **_):
-        """A hub repo's split: the download job, with its ``split`` and ``subset``."""
-        return self._download(dataset)
-
-    def _prepare(self, dataset, **_):
-        ds = self.datasets[dataset]
-        return jobs.PrepareJob(
-            dataset=dataset,
-            format=ds.format,
-            max_rows=ds.max_rows,
-            max_bad_rows=self.max_bad_rows(dataset),
-            qrels_split=ds.qrels_split,
-            columns=table_columns(ds) if ds.format == "table" else None,
-        )
-
-    def _embed(self, dataset, n, shard, **_):
-        return jobs.EmbedJob(
-            dataset=dataset,
-            model=self.model,
-            embed=self.embed,
-            shard=int(shard),
-            n_shards=int(n),
-            share_twins=self.share_twins,
-            threads=self.embed.threads,
-        )
-
-    def _export_model(self, variant="", **_):
-        return jobs.ExportJob(model=self.model, variant=variant, threads=self.embed.threads)
-
-    _eval_export = _export_model
-
-    def _search_shard(self, dataset, **_):
-        s = self.search
-        return jobs.SearchJob(dataset=dataset, search=s, share_twins=self.share_twins, threads=s.threads)
-
-    def _merge(self, dataset, **_):
-        return jobs.MergeJob(dataset=dataset, search=self.search, share_twins=self.share_twins)
-
-    def _rescore(self, dataset, **_):
-        return jobs.RescoreJob(dataset=dataset, cross_encoder=self.cross_encoder)
-
     def output_columns(self, dataset: str) -> tuple:
         """The parquet shapes' first two column names: a table's query and positive
         columns where the config names them, else ``anchor`` and ``positive``."""
         ds = self.datasets[dataset]
         return (ds.query_column or "anchor", ds.positive_column or "positive")
-
-    def _mine(self, dataset, **_):
-        return jobs.MineJob(
-            dataset=dataset, mining=self.mining[dataset], judge=self.judge, columns=self.output_columns(dataset)
-        )
-
-    def _eval_mine(self, dataset, variant, **_):
-        return jobs.MineJob(dataset=dataset, mining=self.variants[dataset][variant], judge=self.judge)
-
-    def _card(self, dataset, **_):
-        ds, s = self.datasets[dataset], self.search
-        return jobs.CardJob(
-            dataset=dataset,
-            source=ds.source,
-            checksum={k: getattr(ds, k) for k in ("md5", "sha256") if getattr(ds, k) is not None},
-            model=asdict(self.model),
-            search={
-                "topk": s.topk,
-                "index": s.index,
-                **({"nlist": s.nlist, "nprobe": s.nprobe} if s.index == "ivf" else {}),
-            },
-            mining=asdict(self.mining[dataset]),
-            columns=self.output_columns(dataset),
-        )
-
-    def _plots(self, dataset, **_):
-        return jobs.PlotsJob(dataset=dataset)
-
-    def _examples(self, dataset, **_):
-        m = self.mining[dataset]
-        return jobs.ExamplesJob(
-            dataset=dataset, output_format=m.output_format, seed=m.seed, judge=bool(self.cross_encoder.name_or_path)
-        )
-
-    def _folder_card(self, **_):
-        return jobs.FolderCardJob(datasets=tuple(self.datasets))
-
-    def _report(self, benchmarks, **_):
-        return jobs.ReportJob(benchmarks=benchmarks)
-
-    def _holdout(self, dataset, **_):
-        return jobs.HoldoutJob(
-            dataset=dataset,
-            format=self.datasets[dataset].format,
-            evaluate=self.evaluate,
-            max_bad_rows=self.max_bad_rows(dataset),
-        )
-
-    def _eval_train(self, dataset, variant, **_):
-        return jobs.TrainJob(
-            dataset=dataset,
-            variant=variant,
-            model=self.model,
-            evaluate=self.evaluate,
-            negatives=variant_negatives(self.evaluate)[variant],
-            threads=self.embed.threads,
-        )
-
-    def _eval_score(self, dataset, variant, **_):
-        return jobs.ScoreJob(
-            dataset=dataset,
-            variant=variant,
-            model=self.model,
-            evaluate=self.evaluate,
-            search=self.search,
-            block_rows=self.embed.block_rows,
-            threads=self.embed.threads,
-        )
-
-    def _evaluate(self, dataset, **_):
-        vs = self.variants[dataset]
-        return jobs.EvaluationJob(
-            dataset=dataset,
-            variants=tuple(vs),
-            mining={v: (asdict(o) if o is not None else None) for v, o in vs.items()},
-            evaluate=self.evaluate,
-        )
-
-    def _evaluation_summary(self, **_):
-        return jobs.SummaryJob()

@@ -6,12 +6,16 @@ shards' ``stats.{i}.json`` and ``mine_stats.json``) and draws one figure.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .io import atomic_path, read_json
-from .jobs import PlotsJob
 from .options import PLOTS
 from .select import REASONS
+
+if TYPE_CHECKING:
+    from .stages.plots import PlotsJob
 
 COLORS = {"positives": "#2b8a3e", "negatives": "#c92a2a", "candidates": "#868e96"}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -22,10 +23,12 @@ import pyarrow.parquet as pq
 
 from .beir import BeirSource
 from .io import InputError, Progress, atomic_path, write_json
-from .jobs import PrepareJob
 from .loaders import BadRows, PairRow, iter_medmcqa, iter_pairs
 from .tables import iter_table
 from .texts import passage_text, table_hashes, text_hashes
+
+if TYPE_CHECKING:
+    from .stages.prepare import PrepareJob
 
 QUERY_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string())])
 PASSAGE_SCHEMA = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])

@@ -11,11 +11,14 @@ import csv
 import html
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .evaluation import main_metric_table
 from .io import atomic_path, read_json
-from .jobs import ReportJob
 from .metrics import MAIN_METRIC
+
+if TYPE_CHECKING:
+    from .stages.report import ReportJob
 
 COUNT_COLUMNS = (
     "dataset",

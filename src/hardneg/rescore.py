@@ -5,6 +5,8 @@ margins and score bounds of the mine stage then apply to these scores."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -12,11 +14,13 @@ from .candidates import CANDIDATE_SCHEMA, QueryRun, iter_query_runs, ranks_withi
 from .devices import pick_device
 from .integrity import verify_tables, write_table_fingerprints
 from .io import InputError, atomic_path, describe_error
-from .jobs import RescoreJob
 from .models import resolve_model_path
 from .options import CrossEncoderOptions
 from .texts import passage_text
 from .textstore import TextStore, passage_store, scratch_dir
+
+if TYPE_CHECKING:
+    from .stages.rescore import RescoreJob
 
 
 def load_cross_encoder(opts: CrossEncoderOptions):

@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -24,9 +25,11 @@ import pyarrow.parquet as pq
 
 from .embed import embedding_dim, encode_blocks, load_encoder, shard_texts
 from .io import atomic_path, write_json
-from .jobs import ScoreJob
 from .metrics import METRICS, per_query_metrics
 from .search import order_candidates, search_shard
+
+if TYPE_CHECKING:
+    from .stages.score import ScoreJob
 
 TOPK = 100
 CHUNK_ROWS = 262_144  # passages embedded and searched at a time

@@ -11,15 +11,18 @@ lists gives the same global top-k for 1 shard or many.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .devices import pick_device
 from .integrity import verify
 from .io import Progress, atomic_path, read_json
-from .jobs import SearchJob
 from .options import SearchOptions
 from .vectors import QueryVectors, pair_dot, torch_pair_dot
+
+if TYPE_CHECKING:
+    from .stages.search import SearchJob
 
 
 def exact_scores(q: np.ndarray, p: np.ndarray, idx: np.ndarray, threads: int = 1) -> np.ndarray:

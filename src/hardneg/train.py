@@ -19,6 +19,7 @@ import shutil
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,11 +27,13 @@ from .devices import pick_device
 from .embed import load_model
 from .formats import count_rows, read_mined_rows
 from .io import InputError, write_json
-from .jobs import TrainJob
 from .readers import count_parquet_rows
 from .texts import passage_text
 from .textstore import take_rows
 from .variants import TRAINING_FORMAT
+
+if TYPE_CHECKING:
+    from .stages.train import TrainJob
 
 
 def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:

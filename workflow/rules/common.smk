@@ -96,7 +96,7 @@ def embedding_files(side, ext="npy"):
     return lambda wc: shard_files(wc.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
 
 
-def search_shard_files(kind):
+def search_files(kind):
     pattern = f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
     return lambda wc: shard_files(wc.dataset, pattern)
 

@@ -20,7 +20,7 @@ rule download:
     params:
         **job("download"),
     script:
-        "../scripts/download.py"
+        "../scripts/stage.py"
 
 
 # A hub repo's split: every data file of it at the pinned revision (hardneg.hub), as a
@@ -42,4 +42,4 @@ rule download_split:
     params:
         **job("download_split"),
     script:
-        "../scripts/download.py"
+        "../scripts/stage.py"

@@ -4,7 +4,7 @@
 # first exported once, in its own CPU job, and the embed jobs on the CPU run that graph.
 
 
-rule export_model:
+rule export:
     output:
         graph=directory(EXPORT_DIR),
     log:
@@ -18,9 +18,9 @@ rule export_model:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        **job("export_model"),
+        **job("export"),
     script:
-        "../scripts/export.py"
+        "../scripts/stage.py"
 
 
 rule embed:
@@ -49,4 +49,4 @@ rule embed:
     params:
         **job("embed"),
     script:
-        "../scripts/embed.py"
+        "../scripts/stage.py"

@@ -24,7 +24,7 @@ rule holdout:
     params:
         **job("holdout"),
     script:
-        "../scripts/holdout.py"
+        "../scripts/stage.py"
 
 
 # a variant's training rows: the mine stage on the same cached candidates, held-out
@@ -52,7 +52,7 @@ use rule mine as eval_mine with:
         **job("eval_mine"),
 
 
-rule eval_train:
+rule train:
     input:
         train=rules.eval_mine.output.mined,
         passages=rules.prepare.output.passages,
@@ -68,19 +68,19 @@ rule eval_train:
     threads: PLAN.embed.threads
     resources:
         # fitted to measured peaks (hardneg.memory, README's table)
-        mem_mb=lambda wc, attempt: PLAN.eval_mem_mb("eval_train") * attempt,
+        mem_mb=lambda wc, attempt: PLAN.eval_mem_mb("train") * attempt,
         runtime=lambda wc, attempt: int(30 + EVALUATE.max_steps / 20) * attempt,
         gpu=PLAN.embed.gpus,
     params:
-        **job("eval_train"),
+        **job("train"),
     script:
-        "../scripts/train.py"
+        "../scripts/stage.py"
 
 
 # a trained variant's own graph, where model.backend is not torch
-use rule export_model as eval_export with:
+use rule export as eval_export with:
     input:
-        model=rules.eval_train.output.model,
+        model=rules.train.output.model,
     output:
         graph=directory(f"{EVAL_DIR}/{{variant}}/exported"),
     log:
@@ -93,7 +93,7 @@ use rule export_model as eval_export with:
         **job("eval_export"),
 
 
-rule eval_score:
+rule score:
     input:
         unpack(score_inputs),
     output:
@@ -109,19 +109,19 @@ rule eval_score:
     resources:
         # the fit, plus the corpus chunk's texts
         mem_mb=lambda wc, input, attempt: int(
-            PLAN.eval_mem_mb("eval_score") + size_mb([input.passages])
+            PLAN.eval_mem_mb("score") + size_mb([input.passages])
         )
         * attempt,
         runtime=lambda wc, input, attempt: int(30 + 2 * size_mb([input.passages]))
         * attempt,
         gpu=PLAN.embed.gpus,
     params:
-        **job("eval_score"),
+        **job("score"),
     script:
-        "../scripts/score.py"
+        "../scripts/stage.py"
 
 
-rule evaluate:
+rule evaluation:
     input:
         per_query=variant_files("per_query.parquet"),
         mine_stats=variant_files("mine_stats.json", trained_only=True),
@@ -155,9 +155,9 @@ rule evaluate:
         mem_mb=1000,
         runtime=10,
     params:
-        **job("evaluate"),
+        **job("evaluation"),
     script:
-        "../scripts/evaluation.py"
+        "../scripts/stage.py"
 
 
 rule evaluation_summary:
@@ -179,4 +179,4 @@ rule evaluation_summary:
     params:
         **job("evaluation_summary"),
     script:
-        "../scripts/evaluation_summary.py"
+        "../scripts/stage.py"

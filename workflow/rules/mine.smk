@@ -33,7 +33,7 @@ rule rescore:
     params:
         **job("rescore"),
     script:
-        "../scripts/rescore.py"
+        "../scripts/stage.py"
 
 
 rule mine:
@@ -66,4 +66,4 @@ rule mine:
     params:
         **job("mine"),
     script:
-        "../scripts/mine.py"
+        "../scripts/stage.py"

@@ -21,4 +21,4 @@ rule prepare:
     params:
         **job("prepare"),
     script:
-        "../scripts/prepare.py"
+        "../scripts/stage.py"

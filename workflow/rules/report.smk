@@ -30,7 +30,7 @@ rule plots:
     params:
         **job("plots"),
     script:
-        "../scripts/plots.py"
+        "../scripts/stage.py"
 
 
 # report: one table over all datasets (counts, and each stage's wall time and peak memory
@@ -72,7 +72,7 @@ rule report:
             "report", benchmarks={d: benchmark_files(PLAN, BENCH, d) for d in DATASETS}
         ),
     script:
-        "../scripts/report.py"
+        "../scripts/stage.py"
 
 
 # examples: a page of sample rows and suspicious negatives per dataset (report() page)
@@ -107,7 +107,7 @@ rule examples:
     params:
         **job("examples"),
     script:
-        "../scripts/examples.py"
+        "../scripts/stage.py"
 
 
 # The dataset card next to each mined file (Hugging Face format): source, model and
@@ -136,7 +136,7 @@ rule card:
     params:
         **job("card"),
     script:
-        "../scripts/card.py"
+        "../scripts/stage.py"
 
 
 # The output folder's README.md: the folder as one Hugging Face dataset, a config per
@@ -160,4 +160,4 @@ rule folder_card:
     params:
         **job("folder_card"),
     script:
-        "../scripts/folder_card.py"
+        "../scripts/stage.py"

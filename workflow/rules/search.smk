@@ -1,8 +1,8 @@
-# search_shard: exact top-k of every query against one passage shard (memory bounded by
+# search: exact top-k of every query against one passage shard (memory bounded by
 # that shard). merge: one global candidate table, plus the positives' scores.
 
 
-rule search_shard:
+rule search:
     input:
         queries=embedding_files("queries"),
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
@@ -33,15 +33,15 @@ rule search_shard:
         * attempt,
         gpu=PLAN.search.gpus,
     params:
-        **job("search_shard"),
+        **job("search"),
     script:
-        "../scripts/search.py"
+        "../scripts/stage.py"
 
 
 rule merge:
     input:
-        ids=search_shard_files("ids"),
-        scores=search_shard_files("scores"),
+        ids=search_files("ids"),
+        scores=search_files("scores"),
         queries=embedding_files("queries"),
         passages=embedding_files("passages"),
         embed_stats=embedding_files("stats", "json"),
@@ -69,4 +69,4 @@ rule merge:
     params:
         **job("merge"),
     script:
-        "../scripts/merge.py"
+        "../scripts/stage.py"

@@ -1,0 +1,25 @@
+"""Rule ``download_split``: every data file of a hub repo's split at the pinned revision
+(:mod:`hardneg.hub`), as a folder laid out as in the repo."""
+
+from __future__ import annotations
+
+from ..jobs import job
+from .download import DownloadJob
+
+
+@job
+class DownloadSplitJob(DownloadJob):
+    """The download job of a hub split: its ``split`` and ``subset`` set."""
+
+
+def build(plan, dataset, **_) -> DownloadSplitJob:
+    ds = plan.datasets[dataset]
+    return DownloadSplitJob(
+        dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256, split=ds.split, subset=ds.subset
+    )
+
+
+def run(inputs, outputs, job: DownloadSplitJob, logger=None) -> None:
+    from ..download import run as stage_run
+
+    return stage_run(inputs, outputs, job, logger)

@@ -1,0 +1,33 @@
+"""Rule ``evaluation``: one evaluated dataset's variants compared: metrics with paired
+bootstrap intervals, as JSON and a report page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ..jobs import job
+from ..options import EvaluateOptions
+
+
+@job
+class EvaluationJob:
+    dataset: str
+    variants: tuple  # names, in the order of inputs.per_query
+    mining: dict  # {variant: its mining options (dict) or None}
+    evaluate: EvaluateOptions  # bootstrap and seed
+
+
+def build(plan, dataset, **_) -> EvaluationJob:
+    vs = plan.variants[dataset]
+    return EvaluationJob(
+        dataset=dataset,
+        variants=tuple(vs),
+        mining={v: (asdict(o) if o is not None else None) for v, o in vs.items()},
+        evaluate=plan.evaluate,
+    )
+
+
+def run(inputs, outputs, job: EvaluationJob, logger=None) -> dict:
+    from ..evaluation import run as stage_run
+
+    return stage_run(inputs, outputs, job, logger)

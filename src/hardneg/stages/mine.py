@@ -1,0 +1,29 @@
+"""Rule ``mine``: the negatives of every query from the cached candidates, written in the
+dataset's output format."""
+
+from __future__ import annotations
+
+from ..jobs import Judge, job
+from ..options import MiningOptions
+
+
+@job
+class MineJob:
+    dataset: str  # for messages and mine_stats.json
+    mining: MiningOptions
+    judge: Judge | None = None  # only when a cross-encoder rescored the candidates
+    columns: tuple = ("anchor", "positive")  # the parquet shapes' first two columns
+
+
+def build(plan, dataset, variant=None, **_) -> MineJob:
+    """Also the job of ``eval_mine`` (``use rule mine as eval_mine``): a variant's
+    training rows, with that variant's mining options."""
+    if variant is not None:
+        return MineJob(dataset=dataset, mining=plan.variants[dataset][variant], judge=plan.judge)
+    return MineJob(dataset=dataset, mining=plan.mining[dataset], judge=plan.judge, columns=plan.output_columns(dataset))
+
+
+def run(inputs, outputs, job: MineJob, logger=None) -> dict:
+    from ..mine import run as stage_run
+
+    return stage_run(inputs, outputs, job, logger)

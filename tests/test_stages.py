@@ -1,0 +1,68 @@
+"""One rule, one stage module, one job: the names agree, derived from the rules files and
+the package (nothing kept by hand here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pkgutil
+import re
+import subprocess
+import sys
+
+import hardneg.stages
+from conftest import REPO, demo_config, rule_context, rule_stages
+from hardneg.plan import Plan
+from hardneg.stages import DERIVED, stage
+
+RULES_TEXT = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+
+
+def job_class_name(stage_name: str) -> str:
+    return "".join(w.capitalize() for w in stage_name.split("_")) + "Job"
+
+
+def test_one_script_runs_every_rule():
+    assert sorted(p.name for p in (REPO / "workflow" / "scripts").iterdir() if p.suffix == ".py") == ["stage.py"]
+    blocks = RULES_TEXT.split("\nrule ")[1:]
+    assert blocks
+    for block in blocks:
+        name = block.split(":", 1)[0]
+        assert re.search(r'script:\s*\n\s*"\.\./scripts/stage\.py"', block), name
+        assert re.search(r'\*\*job\(\s*"' + name + '"', block), f"rule {name} does not pass its own job"
+
+
+def test_every_rule_is_its_stage_module_and_its_job_class_lives_there():
+    rules = rule_stages()
+    assert {r: s for r, s in rules.items() if r != s} == DERIVED  # `use rule BASE as NAME`
+    # every optional stage on: a judge, and one evaluated variant
+    cfg = demo_config(
+        cross_encoder={"name_or_path": "cross-encoder/x"}, evaluate={"datasets": ["hotpotqa"], "variants": {"v": {}}}
+    )
+    plan = Plan.from_config(cfg)
+    for rule, base in rules.items():
+        module = stage(rule)
+        assert module.__name__ == f"hardneg.stages.{base}", rule
+        assert callable(module.run) and callable(module.build), rule
+        cls = getattr(module, job_class_name(base))
+        assert cls.__module__ == module.__name__, (rule, cls.__module__)
+        params = cls.__dataclass_params__
+        assert params.frozen and all(f.kw_only for f in dataclasses.fields(cls)), rule
+        job = plan.job(rule, **rule_context(rule, base))
+        assert type(job) is cls, (rule, type(job))
+
+
+def test_every_stage_module_is_a_rule():
+    modules = {m.name for m in pkgutil.iter_modules(hardneg.stages.__path__)}
+    assert modules == set(rule_stages().values())
+
+
+def test_planning_imports_no_heavy_library():
+    """common.smk imports the plan (and through it every stage module) while the DAG is
+    built: none of them may import numpy, pyarrow or torch at module level."""
+    code = (
+        "import sys, pkgutil, importlib, hardneg.plan, hardneg.stages as s\n"
+        "[importlib.import_module(f'hardneg.stages.{m.name}') for m in pkgutil.iter_modules(s.__path__)]\n"
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'torch', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,6 +1,0 @@
-"""Snakemake script: hands the rule's files and job to hardneg.embed.run."""
-
-from hardneg.embed import run
-from hardneg.io import run_stage
-
-run_stage(run, snakemake)  # noqa: F821
