@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import hardneg
 import hardneg.stages
 from conftest import REPO, demo_config, rule_context, rule_stages
 from hardneg.plan import Plan
@@ -66,3 +67,18 @@ def test_planning_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def _backticked(doc: str, heading: str, column: int) -> set[str]:
+    """The backticked names in one column (0-based) of the table after ``heading``."""
+    text = (REPO / "docs" / doc).read_text()
+    table = text[text.index(heading) :]
+    table = table[: table.index("\n\n", table.index("|---"))]
+    return {n for line in table.splitlines()[2:] for n in re.findall(r"`([a-z_]+)`", line.split("|")[column + 1])}
+
+
+def test_the_guide_lists_every_rule_and_the_design_notes_every_module():
+    assert set(rule_stages()) <= _backticked("guide.md", "## Pipeline", 1)
+    modules = {m.name for m in pkgutil.iter_modules(hardneg.__path__)}
+    listed = _backticked("design.md", "| module | job |", 0)
+    assert modules <= listed, sorted(modules - listed)

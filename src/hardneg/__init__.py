@@ -1,6 +1,7 @@
 """Hard-negative mining for text-embedding training.
 
-The workflow's stages (one module each, run by the scripts in ``workflow/scripts/``), the
+The workflow's stages (:mod:`hardneg.stages`: one module per rule, run by
+``workflow/scripts/stage.py``), the
 ``hardneg mine`` command (:mod:`hardneg.cli`) and :func:`mine_hard_negatives`, a drop-in
 for sentence-transformers' function (:mod:`hardneg.drop_in`; it imports nothing heavy
 until called).

@@ -4,7 +4,7 @@ One frozen dataclass per config block (``model``, ``embed``, ``search``, ``cross
 ``prepare``, ``evaluate``, ``mining`` and a dataset's entry): the only defaults in the
 code. ``workflow/schemas/config.schema.yaml`` and ``config/README.md`` are tested equal to
 them. :mod:`hardneg.plan` builds them from the config and hands each stage its job
-(:mod:`hardneg.jobs`). Imported while the DAG is built, so it imports nothing heavy.
+(:mod:`hardneg.stages`). Imported while the DAG is built, so it imports nothing heavy.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 :mod:`hardneg.options`) and runs every check that spans keys, so a config that cannot work
 fails before anything runs, and each check is testable without Snakemake.
 :meth:`Plan.job` gives a rule exactly the job its stage's ``run()`` reads
-(:mod:`hardneg.jobs`).
+(:mod:`hardneg.stages`).
 
 Imported while the DAG is built, so it imports nothing heavy.
 """
