@@ -81,11 +81,11 @@ and 95% bootstrap interval. Main metric: {main}.
     return meta, section
 
 
-def run(inputs, outputs, options: CardJob, logger=None) -> dict:
+def run(inputs, outputs, job: CardJob, logger=None) -> dict:
     """Write the card ``outputs[0]`` for ``inputs.mined`` from its ``inputs.stats`` (mine)
     and ``inputs.prepare_stats``; returns its YAML metadata."""
-    dataset, source, checksum = options.dataset, options.source, options.checksum
-    model, search, mining = options.model, options.search, options.mining
+    dataset, source, checksum = job.dataset, job.source, job.checksum
+    model, search, mining = job.model, job.search, job.mining
     mined_file, out_path = inputs.mined, outputs[0]
     ms, ps = read_json(inputs.stats), read_json(inputs.prepare_stats)
     fmt = mining["output_format"]
@@ -154,7 +154,7 @@ Hard negatives mined for the pairs of **{dataset}**, for training text-embedding
 
 ## Schema
 
-`{Path(mined_file).name}`: {FORMATS[fmt].describe(bool(mining.get("output_scores")), options.columns)}.
+`{Path(mined_file).name}`: {FORMATS[fmt].describe(bool(mining.get("output_scores")), job.columns)}.
 
 ## How it was made
 

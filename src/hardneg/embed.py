@@ -250,18 +250,18 @@ def encode_blocks(
     return truncated
 
 
-def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
+def run(inputs, outputs, job: EmbedJob, logger=None) -> dict:
     """Embed shard ``options.shard`` of both ``inputs.queries`` and ``inputs.passages``
     (prepare's tables) into ``outputs.queries`` / ``outputs.passages`` (.npy), with
     ``outputs.stats``. With ``share_twins``, queries whose text is also a passage
     (``inputs.twins``) are not encoded: search and scoring read their twin's vector."""
     import torch
 
-    m, block_rows = options.model, options.embed.block_rows
-    shard, n_shards = options.shard, options.n_shards
-    torch.set_num_threads(max(1, options.threads))
-    os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, options.threads)))  # the Rust tokenizer's pool
-    model = load_encoder(m, options.embed.precision, getattr(inputs, "exported", None), options.threads, logger)
+    m, block_rows = job.model, job.embed.block_rows
+    shard, n_shards = job.shard, job.n_shards
+    torch.set_num_threads(max(1, job.threads))
+    os.environ.setdefault("RAYON_NUM_THREADS", str(max(1, job.threads)))  # the Rust tokenizer's pool
+    model = load_encoder(m, job.embed.precision, getattr(inputs, "exported", None), job.threads, logger)
     kind = claim_vector_kind(Path(outputs.queries).parent, model)
     if logger:
         logger.info("model %s on %s (dim %d, %s)", m.name_or_path, model.device, embedding_dim(model), kind)
@@ -278,7 +278,7 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
     ):
         first, texts = shard_texts(path, side, shard, n_shards, block_rows)
         skip = None
-        if side == "queries" and options.share_twins:
+        if side == "queries" and job.share_twins:
             skip = np.load(inputs.twins, mmap_mode="r")[first : first + len(texts)] >= 0
         label = f"{side} shard {shard + 1}/{n_shards} (rows {first}..{first + len(texts)})"
         n_trunc = encode_blocks(
@@ -301,6 +301,6 @@ def run(inputs, outputs, options: EmbedJob, logger=None) -> dict:
     for partial in finished:
         partial.commit()
     sides = {outputs.queries: stats["queries"]["rows"], outputs.passages: stats["passages"]["rows"]}
-    stats["cache"] = fingerprints("embed", options.dataset, sides)
+    stats["cache"] = fingerprints("embed", job.dataset, sides)
     write_json(outputs.stats, stats)
     return stats

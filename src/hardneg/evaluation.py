@@ -148,20 +148,20 @@ def page(result: dict) -> str:
     )
 
 
-def run(inputs, outputs, options: EvaluationJob, logger=None) -> dict:
+def run(inputs, outputs, job: EvaluationJob, logger=None) -> dict:
     """``outputs.json``, ``plot`` (SVG) and ``page`` (HTML) of one dataset."""
-    result = summarize(inputs, options)
+    result = summarize(inputs, job)
     write_json(outputs.json, result)
     plot(result, outputs.plot)
     with atomic_path(outputs.page) as tmp:
         tmp.write_text(page(result), encoding="utf-8")
     if logger:
         main = {v: round(result["variants"][v]["metrics"][MAIN_METRIC]["mean"], 4) for v in result["order"]}
-        logger.info("%s: %s by variant %s", options.dataset, MAIN_METRIC, main)
+        logger.info("%s: %s by variant %s", job.dataset, MAIN_METRIC, main)
         if result.get("sweep"):
-            logger.info("%s: %s", options.dataset, verdict(result["sweep"]))
+            logger.info("%s: %s", job.dataset, verdict(result["sweep"]))
         for w in result["warnings"]:
-            logger.warning("%s: %s", options.dataset, w)
+            logger.warning("%s: %s", job.dataset, w)
     return result
 
 

@@ -184,11 +184,11 @@ def page(dataset: str, stats: dict, sample_rows: list[dict], suspects: list[dict
     )
 
 
-def run(inputs, outputs, options: ExamplesJob, logger=None) -> None:
+def run(inputs, outputs, job: ExamplesJob, logger=None) -> None:
     """``outputs.page`` (HTML) from the mined file and the caches it was mined from."""
     stats = read_json(inputs.stats)
-    sample_rows, suspects = collect(inputs, options)
+    sample_rows, suspects = collect(inputs, job)
     with atomic_path(outputs.page) as tmp:
-        tmp.write_text(page(options.dataset, stats, sample_rows, suspects, options.judge), encoding="utf-8")
+        tmp.write_text(page(job.dataset, stats, sample_rows, suspects, job.judge), encoding="utf-8")
     if logger:
-        logger.info("%s: %d example rows, %d suspicious negatives", options.dataset, len(sample_rows), len(suspects))
+        logger.info("%s: %d example rows, %d suspicious negatives", job.dataset, len(sample_rows), len(suspects))

@@ -41,14 +41,14 @@ def _file_kind(files: list) -> str:
     return "parquet" if suffix == ".parquet" else "json"
 
 
-def run(inputs, outputs, options: FolderCardJob, logger=None) -> dict:
+def run(inputs, outputs, job: FolderCardJob, logger=None) -> dict:
     """Write ``outputs[0]`` (the folder's README.md) from ``inputs.cards``, one card per
     dataset of ``options.datasets`` in the same order; returns its YAML metadata."""
     cards = list(inputs.cards)
-    if len(cards) != len(options.datasets):
-        raise ValueError(f"{len(cards)} cards for {len(options.datasets)} datasets")
+    if len(cards) != len(job.datasets):
+        raise ValueError(f"{len(cards)} cards for {len(job.datasets)} datasets")
     configs, lines, apart, total, kind = [], [], [], 0, None
-    for name, card in zip(options.datasets, cards, strict=True):
+    for name, card in zip(job.datasets, cards, strict=True):
         meta = front_matter(card)
         files = meta["configs"][0]["data_files"]
         rows = meta["dataset_info"]["splits"][0]["num_examples"]

@@ -113,19 +113,19 @@ def beir_holdout(raw, queries: pa.Table, passages: pa.Table, job: HoldoutJob) ->
     return rows, exclude, counts
 
 
-def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
+def run(inputs, outputs, job: HoldoutJob, logger=None) -> dict:
     """``outputs.heldout``, ``exclude`` and ``stats`` from prepare's tables (and, for BeIR,
     ``inputs.raw``)."""
     queries = pq.read_table(inputs.queries, columns=["query_id", "text"])
-    if options.format == "beir":
+    if job.format == "beir":
         passages = pq.read_table(inputs.passages, columns=["docid"])
-        rows, exclude, counts = beir_holdout(inputs.raw, queries, passages, options)
+        rows, exclude, counts = beir_holdout(inputs.raw, queries, passages, job)
     else:
         qrels = pq.read_table(inputs.qrels)
-        rows, exclude, counts = pair_holdout(queries, qrels, options)
+        rows, exclude, counts = pair_holdout(queries, qrels, job)
         if not rows:
             raise InputError(
-                f"dataset {options.dataset}: evaluate.holdout_fraction {options.evaluate.holdout_fraction} holds out "
+                f"dataset {job.dataset}: evaluate.holdout_fraction {job.evaluate.holdout_fraction} holds out "
                 "no query of "
                 f"{counts['distinct_query_texts']} distinct query texts; raise it"
             )
@@ -138,10 +138,10 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
     with atomic_path(outputs.exclude) as tmp, open(tmp, "wb") as fh:
         np.save(fh, exclude.astype(bool))
     stats = {
-        "dataset": options.dataset,
-        "source": f"qrels/{options.evaluate.split}.tsv"
-        if options.format == "beir"
-        else f"{options.evaluate.holdout_fraction:g} of query texts",
+        "dataset": job.dataset,
+        "source": f"qrels/{job.evaluate.split}.tsv"
+        if job.format == "beir"
+        else f"{job.evaluate.holdout_fraction:g} of query texts",
         "held_out_queries": len(rows),
         "relevant_passages": int(sum(len(r[2]) for r in rows)),
         "training_rows_excluded": int(exclude.sum()),
@@ -153,11 +153,11 @@ def run(inputs, outputs, options: HoldoutJob, logger=None) -> dict:
     if logger:
         logger.info(
             "%s: %d held-out queries (%s); %d training rows excluded",
-            options.dataset,
+            job.dataset,
             len(rows),
             stats["source"],
             stats["training_rows_excluded"],
         )
         for w in stats["warnings"]:
-            logger.warning("%s: %s", options.dataset, w)
+            logger.warning("%s: %s", job.dataset, w)
     return stats

@@ -63,17 +63,17 @@ def positive_scores(query_npys, passage_npys, qrels_path, out_path, chunk: int =
     write_positive_scores(out_path, qi, pi, scores)
 
 
-def run(inputs, outputs, options: MergeJob, logger=None) -> None:
+def run(inputs, outputs, job: MergeJob, logger=None) -> None:
     """``outputs.candidates`` from every shard's ``inputs.ids`` / ``inputs.scores``, and
     ``outputs.positive_scores`` of every qrel (``inputs.qrels``) and ``outputs.given_scores``
     of every given negative (``inputs.negatives``) with the same vectors."""
-    o = options.search
-    verify([*inputs.queries, *inputs.passages], list(inputs.embed_stats), dataset=options.dataset, logger=logger)
+    o = job.search
+    verify([*inputs.queries, *inputs.passages], list(inputs.embed_stats), dataset=job.dataset, logger=logger)
     merge_shards(
         list(inputs.ids), list(inputs.scores), outputs.candidates, topk=o.topk, chunk=o.query_chunk, logger=logger
     )
     for pairs, out in ((inputs.qrels, outputs.positive_scores), (inputs.negatives, outputs.given_scores)):
         positive_scores(
-            list(inputs.queries), list(inputs.passages), pairs, out, twins=inputs.twins if options.share_twins else None
+            list(inputs.queries), list(inputs.passages), pairs, out, twins=inputs.twins if job.share_twins else None
         )
-    write_table_fingerprints("merge", options.dataset, outputs)
+    write_table_fingerprints("merge", job.dataset, outputs)

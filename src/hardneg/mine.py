@@ -280,19 +280,19 @@ class Miner:
         progress.finish()
 
 
-def run(inputs, outputs, options: MineJob, logger=None) -> dict:
+def run(inputs, outputs, job: MineJob, logger=None) -> dict:
     """Select negatives for every query of one dataset.
 
     ``inputs``: ``queries``, ``passages`` (prepare's tables), ``candidates``,
     ``positive_scores`` (merge's or rescore's). ``outputs``: ``mined`` (the training file),
     ``stats`` (``mine_stats.json``) and, where the rule asks for it, ``sample`` (the examples
     page's queries, :mod:`hardneg.mined_sample`), all written atomically."""
-    opts = options.mining
-    verify_tables(inputs, options.dataset, logger)
+    opts = job.mining
+    verify_tables(inputs, job.dataset, logger)
     out_path = Path(outputs.mined)
     with scratch_dir(out_path) as tmpdir:
-        miner = Miner(inputs, opts, tmpdir, logger, options.judge)
-        writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores, options.columns)
+        miner = Miner(inputs, opts, tmpdir, logger, job.judge)
+        writer = open_writer(out_path, opts.output_format, opts.num_negatives, opts.output_scores, job.columns)
         try:
             miner.run(inputs.candidates, writer)
         except BaseException as exc:
@@ -301,22 +301,22 @@ def run(inputs, outputs, options: MineJob, logger=None) -> dict:
         writer.close()
     if getattr(outputs, "sample", None):
         miner.sample.kept.save(outputs.sample)
-    header = {"dataset": options.dataset, "options": asdict(opts), "queries": miner.n_queries}
-    if options.judge is not None:
-        header["judge"] = asdict(options.judge)
+    header = {"dataset": job.dataset, "options": asdict(opts), "queries": miner.n_queries}
+    if job.judge is not None:
+        header["judge"] = asdict(job.judge)
     stats = miner.stats.to_dict(header, writer.rows, miner.min_negatives)
     if stats["negatives_kept"] + sum(stats["removed"].values()) != stats["candidates_considered"]:
         raise RuntimeError("candidate accounting is off: kept + removed != considered")
     write_json(outputs.stats, stats)
     if logger and opts.num_negatives == 0:  # the in_batch variant: the pairs alone
-        logger.info("%s: %d/%d queries written, no negatives mined (num_negatives=0)", options.dataset,
+        logger.info("%s: %d/%d queries written, no negatives mined (num_negatives=0)", job.dataset,
                     stats["queries_written"], stats["queries"])  # fmt: skip
     elif logger:
         removed = {k: v for k, v in stats["removed"].items() if v}
         logger.info(
             "%s: %d/%d queries written; %d short of %d negatives, %d with none, %d dropped (min_negatives=%d); "
             "removed %s",
-            options.dataset,
+            job.dataset,
             stats["queries_written"],
             stats["queries"],
             stats["queries_short"],

@@ -298,19 +298,19 @@ def write_twins(out_path, twins: np.ndarray) -> None:
         np.save(fh, twins)
 
 
-def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
+def run(inputs, outputs, job: PrepareJob, logger=None) -> dict:
     """Run the loader of the dataset's format on ``inputs.raw``; write ``outputs.queries``,
     ``passages``, ``qrels``, ``negatives`` (parquet), ``twins`` (query_twins.npy) and
     ``stats``. ``inputs.raw``: a file or folder, or (table format) a list of them."""
-    fmt, raw_path, dataset, max_rows = options.format, inputs.raw, options.dataset, options.max_rows
-    bad = BadRows(cap=options.max_bad_rows)
+    fmt, raw_path, dataset, max_rows = job.format, inputs.raw, job.dataset, job.max_rows
+    bad = BadRows(cap=job.max_bad_rows)
     dropped: Counter = Counter()
     progress = Progress(logger, f"{dataset}: prepare", total=max_rows, unit="rows")
     with Tables(outputs.queries, outputs.passages, outputs.qrels, outputs.negatives) as tables:
         if fmt == "table":
             files: dict = {}
             raw = list(raw_path) if isinstance(raw_path, list | tuple) else raw_path
-            extra = build_pair_tables(iter_table(raw, options.columns, bad, files, max_rows, progress), tables)
+            extra = build_pair_tables(iter_table(raw, job.columns, bad, files, max_rows, progress), tables)
             accounting = table_accounting(files, bad)
             dropped["rows_read"] = sum(t["read"] for t in files.values())
             dropped["blank_line"] += sum(t["dropped"] for t in files.values())
@@ -321,7 +321,7 @@ def run(inputs, outputs, options: PrepareJob, logger=None) -> dict:
             extra = build_pair_tables(iter_medmcqa(raw_path, bad, dropped, max_rows, progress), tables)
             accounting = pair_accounting(raw_path, dropped, bad, tables.queries.rows)
         elif fmt == "beir":
-            src = BeirSource(raw_path, options.qrels_split)
+            src = BeirSource(raw_path, job.qrels_split)
             extra = build_beir_tables(src, tables, bad, logger)
             dropped.update(src.dropped)
             if sum(src.blank.values()):

@@ -175,13 +175,13 @@ def html_table(table_id: str, heads: list[str], rows: list[list[str]]) -> str:
     return f"<table id='{table_id}'><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
 
 
-def run(inputs, outputs, options: ReportJob, logger=None) -> str:
+def run(inputs, outputs, job: ReportJob, logger=None) -> str:
     """``outputs.markdown`` and ``outputs.html``: one row per dataset, from every dataset's
     ``inputs.prepare`` and ``inputs.mine`` stats and its jobs' benchmark files."""
     text = write_summary(
         list(inputs.prepare),
         list(inputs.mine),
-        options.benchmarks,
+        job.benchmarks,
         outputs.markdown,
         outputs.html,
         evaluations=list(getattr(inputs, "evaluation", None) or []),

@@ -72,30 +72,30 @@ def rank_corpus(model, passages_path, query_texts: list[str], job: ScoreJob, tmp
     return ranked
 
 
-def run(inputs, outputs, options: ScoreJob, logger=None) -> dict:
+def run(inputs, outputs, job: ScoreJob, logger=None) -> dict:
     """Score ``inputs.heldout`` against ``inputs.passages``; write ``outputs.per_query``
     (parquet, one row per held-out query) and ``outputs.stats``."""
     import torch
 
-    torch.set_num_threads(max(1, options.threads))
+    torch.set_num_threads(max(1, job.threads))
     held = pq.read_table(inputs.heldout)
-    if options.variant != "base":
-        options = replace(options, model=replace(options.model, name_or_path=str(inputs.model), revision=""))
-    model = load_encoder(options.model, "auto", getattr(inputs, "exported", None), options.threads, logger)
-    model.max_seq_length = options.evaluate.max_seq_length
+    if job.variant != "base":
+        job = replace(job, model=replace(job.model, name_or_path=str(inputs.model), revision=""))
+    model = load_encoder(job.model, "auto", getattr(inputs, "exported", None), job.threads, logger)
+    model.max_seq_length = job.evaluate.max_seq_length
     t0 = time.perf_counter()
     out_dir = Path(outputs.per_query).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".score-", dir=out_dir) as tmp:
-        ranked = rank_corpus(model, inputs.passages, held.column("text").to_pylist(), options, Path(tmp), logger)
+        ranked = rank_corpus(model, inputs.passages, held.column("text").to_pylist(), job, Path(tmp), logger)
     per_query = per_query_metrics(ranked, held.column("relevant").to_pylist())
     table = pa.table({"query_id": held.column("query_id"), **{k: pa.array(v) for k, v in per_query.items()}})
     with atomic_path(outputs.per_query) as tmp:
         pq.write_table(table, tmp)
     stats = {
-        "dataset": options.dataset,
-        "variant": options.variant,
-        "model": options.model.name_or_path if options.variant == "base" else "fine-tuned (see train_stats.json)",
+        "dataset": job.dataset,
+        "variant": job.variant,
+        "model": job.model.name_or_path if job.variant == "base" else "fine-tuned (see train_stats.json)",
         "device": str(model.device),
         "dim": embedding_dim(model),
         "queries": held.num_rows,
@@ -106,5 +106,5 @@ def run(inputs, outputs, options: ScoreJob, logger=None) -> dict:
     write_json(outputs.stats, stats)
     if logger:
         scores = ", ".join(f"{k} {stats[k]:.4f}" for k in METRICS)
-        logger.info("%s/%s: %s over %d queries", options.dataset, options.variant, scores, held.num_rows)
+        logger.info("%s/%s: %s over %d queries", job.dataset, job.variant, scores, held.num_rows)
     return stats

@@ -250,18 +250,18 @@ def search_shard(
         progress.finish()
 
 
-def run(inputs, outputs, options: SearchJob, logger=None) -> None:
+def run(inputs, outputs, job: SearchJob, logger=None) -> None:
     """Search ``inputs.passages`` (this shard's vectors; ``inputs.stats`` is its embed stats,
     which give its first row) with every query shard ``inputs.queries``."""
-    verify([*inputs.queries, inputs.passages], list(inputs.all_stats), dataset=options.dataset, logger=logger)
+    verify([*inputs.queries, inputs.passages], list(inputs.all_stats), dataset=job.dataset, logger=logger)
     offset = read_json(inputs.stats)["passages"]["first_row"]
     search_shard(
         list(inputs.queries),
         inputs.passages,
         offset,
         outputs,
-        replace(options.search, threads=options.threads),
+        replace(job.search, threads=job.threads),
         logger=logger,
-        twins=inputs.twins if options.share_twins else None,
+        twins=inputs.twins if job.share_twins else None,
         passage_npys=list(inputs.all_passages),
     )

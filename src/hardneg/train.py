@@ -78,7 +78,7 @@ def training_columns(rows: list, negatives: int, passages_path, seed: int) -> tu
     return cols, counts
 
 
-def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
+def run(inputs, outputs, job: TrainJob, logger=None) -> dict:
     """Train on ``inputs.train`` (the variant's tevatron rows; ``inputs.passages`` for
     random fills); write ``outputs.model`` (a SentenceTransformer folder) and ``stats``."""
     import torch
@@ -87,11 +87,11 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
     from sentence_transformers.sentence_transformer import losses
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
-    ev, m = options.evaluate, options.model
-    torch.set_num_threads(max(1, options.threads))
+    ev, m = job.evaluate, job.model
+    torch.set_num_threads(max(1, job.threads))
     device = pick_device()
     rows, total = sample_rows(inputs.train, ev.max_steps * ev.batch_size, ev.seed)
-    cols, counts = training_columns(rows, options.negatives, inputs.passages, ev.seed)
+    cols, counts = training_columns(rows, job.negatives, inputs.passages, ev.seed)
     model = load_model(m, "fp32", device)
     model.max_seq_length = ev.max_seq_length
     prompts = {"anchor": m.query_prompt, **{c: m.passage_prompt for c in cols if c != "anchor"}}
@@ -133,12 +133,12 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     losses_logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     stats = {
-        "dataset": options.dataset,
-        "variant": options.variant,
+        "dataset": job.dataset,
+        "variant": job.variant,
         "device": device,
         "rows_in_file": total,
         "rows_used": len(rows),
-        "negatives_per_row": options.negatives,
+        "negatives_per_row": job.negatives,
         **dict(sorted(counts.items())),
         "steps": int(trainer.state.global_step),
         "batch_size": ev.batch_size,
@@ -151,8 +151,8 @@ def run(inputs, outputs, options: TrainJob, logger=None) -> dict:
     if logger:
         logger.info(
             "%s/%s: %d steps of %d rows on %s in %.0f s (loss %s -> %s)",
-            options.dataset,
-            options.variant,
+            job.dataset,
+            job.variant,
             stats["steps"],
             ev.batch_size,
             device,
