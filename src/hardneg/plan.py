@@ -25,8 +25,13 @@ from .options import (
     BLOCKS,
     PRESETS,
     ConfigError,
+    CrossEncoderOptions,
     DatasetOptions,
+    EmbedOptions,
     EvaluateOptions,
+    ModelOptions,
+    PrepareOptions,
+    SearchOptions,
     WorkflowOptions,
     check_mining,
     did_you_mean,
@@ -72,11 +77,11 @@ class Plan:
     training rows are mined with (``base``, which is not trained: None)."""
 
     workflow: WorkflowOptions
-    model: object
-    embed: object
-    search: object
-    cross_encoder: object
-    prepare: object
+    model: ModelOptions
+    embed: EmbedOptions
+    search: SearchOptions
+    cross_encoder: CrossEncoderOptions
+    prepare: PrepareOptions
     evaluate: EvaluateOptions
     datasets: dict
     mining: dict
