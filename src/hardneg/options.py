@@ -10,9 +10,6 @@ them. :mod:`hardneg.plan` builds them from the config and hands each stage its j
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
-import re
 from dataclasses import MISSING, dataclass, field, fields
 
 
@@ -363,36 +360,3 @@ def check_mining(opts: dict, topk: int, where: str) -> MiningOptions:
     if o.max_score is not None and o.min_score is not None and o.min_score > o.max_score:
         raise ConfigError(f"{where}.min_score ({o.min_score}) exceeds max_score ({o.max_score})")
     return o
-
-
-# ------------------------------------------------------------------ cache keys
-
-
-def cache_key(name_or_path: str, settings: dict) -> str:
-    """A readable, stable folder name: the model's last path part and a hash of ``settings``."""
-    slug = re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", name_or_path)
-    return slug + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def cache_settings(*blocks) -> dict:
-    """The values of the options marked ``cache`` in the options ``blocks``."""
-    return {f.name: getattr(o, f.name) for o in blocks for f in fields(o) if f.metadata["cache"]}
-
-
-def embed_settings(model: ModelOptions, embed: EmbedOptions) -> dict:
-    """Everything that changes the vectors, and nothing else: the options marked ``cache``,
-    and whether queries that are also passages share their vector."""
-    return {**cache_settings(model, embed), "share_twins": model.share_twins}
-
-
-def export_key(model: ModelOptions) -> str:
-    """The folder of a model's exported graph: one per model, revision, sequence limit and prompts."""
-    return cache_key(model.name_or_path, cache_settings(model))
-
-
-def embed_cache_key(model: ModelOptions, embed: EmbedOptions) -> str:
-    return cache_key(model.name_or_path, embed_settings(model, embed))
-
-
-def cross_encoder_cache_key(ce: CrossEncoderOptions) -> str:
-    return "ce-" + cache_key(ce.name_or_path, ce.rescore_settings)

@@ -19,6 +19,7 @@ from . import jobs, stages
 from .columns import check_table_keys, is_glob, table_columns
 from .formats import FORMATS
 from .io import InputError
+from .layout import cross_encoder_cache_key, embed_cache_key, export_key
 from .memory import eval_mem_mb, model_size_mb
 from .models import model_problem
 from .options import (
@@ -35,7 +36,6 @@ from .options import (
     WorkflowOptions,
     check_mining,
     did_you_mean,
-    embed_cache_key,
     from_config,
     unknown_key,
 )
@@ -216,6 +216,16 @@ class Plan:
     @property
     def embed_key(self) -> str:
         return embed_cache_key(self.model, self.embed)
+
+    @property
+    def export_key(self) -> str:
+        """The folder of the model's exported graph (``model.backend: openvino``)."""
+        return export_key(self.model)
+
+    @property
+    def ce_key(self) -> str:
+        """The folder of the cross-encoder's scores."""
+        return cross_encoder_cache_key(self.cross_encoder)
 
     def local_files(self, dataset: str):
         """What a local source's prepare job reads: the path, or a glob's matches (sorted)."""

@@ -7,7 +7,7 @@ from snakemake.logging import logger
 from snakemake.utils import validate
 
 from hardneg.formats import file_tag
-from hardneg.options import PLOTS, ConfigError, cross_encoder_cache_key, export_key
+from hardneg.options import PLOTS, ConfigError
 from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import Plan
 from hardneg.schema import schema_problem, schema_problems
@@ -41,11 +41,11 @@ EMBED_KEY = PLAN.embed_key
 EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
 # the model's graph, exported once where model.backend is not torch
 EXPORTED = PLAN.model.backend != "torch"
-EXPORT_DIR = f"{RESULTS}/exported/{export_key(PLAN.model)}"
+EXPORT_DIR = f"{RESULTS}/exported/{PLAN.export_key}"
 SEARCH_KEY = PLAN.search.cache_key
 SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
-CE_KEY = cross_encoder_cache_key(PLAN.cross_encoder)
+CE_KEY = PLAN.ce_key
 RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
 HOLDOUT_DIR = f"{RESULTS}/evaluate/{{dataset}}"
 # a variant's training rows, model and scores: next to the candidates they are mined from
