@@ -6,6 +6,7 @@ signatures and modules; nothing heavy imported while the DAG is built."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from dataclasses import MISSING, fields
@@ -84,6 +85,70 @@ def test_schema_types_and_descriptions_are_the_options(cls, props):
         want = {JSON_TYPES[t] for t in getattr(hints[f.name], "__args__", (hints[f.name],)) if t in JSON_TYPES}
         if prop.get("$ref") is None:
             assert want <= _schema_types(prop) | {"number"} and want & _schema_types(prop), (cls.__name__, f.name)
+
+
+def test_the_schema_is_generated_from_the_options():
+    path = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    assert path.read_text() == docs.schema_text(path), "regenerate with python -m hardneg.docs"
+
+
+TOY = """
+    toy_filter: float | None = option(
+        None, "a toy filter: drop candidates above this", nullable=True, schema={"minimum": 0, "maximum": 1}
+    )
+"""
+
+
+TOY_CHECK = """
+import json, sys, yaml
+from pathlib import Path
+from hardneg import docs
+from hardneg.plan import Plan
+from hardneg.schema import schema_problems
+root, cfg = Path(sys.argv[1]), json.loads(sys.argv[2])
+docs.main(root)
+path = root / "workflow/schemas/config.schema.yaml"
+plan = Plan.from_config({**cfg, "mining": {"toy_filter": 0.5}})
+print(json.dumps({
+    "prop": yaml.safe_load(path.read_text())["$defs"]["mining"]["properties"]["toy_filter"],
+    "bad": schema_problems({**cfg, "mining": {"toy_filter": 2}}, path),
+    "job": plan.job("mine", dataset="d").mining.toy_filter,
+    "settings": plan.settings("mine", dataset="d")["mining"]["toy_filter"],
+}))
+"""
+
+
+def test_a_new_option_is_one_declaration(tmp_path):
+    """A toy mining option, declared once in a copy of the package, reaches the schema and
+    config/README.md (``python -m hardneg.docs``), the schema check, and the mine job with
+    its re-run settings."""
+    import os
+    import shutil
+
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "src" / "hardneg", tmp_path / "src" / "hardneg", ignore=skip)
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "workflow" / "schemas", tmp_path / "workflow" / "schemas")
+    mining = tmp_path / "src" / "hardneg" / "options" / "mining.py"
+    anchor = "    output_scores: bool = option("
+    mining.write_text(mining.read_text().replace(anchor, TOY.lstrip("\n") + anchor, 1))
+    cfg = demo_config(datasets=[])
+    cfg["datasets"] = {"d": {"format": "pairs", "source": str(REPO / ".test" / "data" / "squad_pairs.jsonl.gz")}}
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+    cmd = [sys.executable, "-c", TOY_CHECK, str(tmp_path), json.dumps(cfg)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["prop"] == {
+        "type": ["number", "null"],
+        "minimum": 0,
+        "maximum": 1,
+        "description": "a toy filter: drop candidates above this",
+    }
+    assert any("mining.toy_filter" in p for p in got["bad"]), got["bad"]
+    assert got["job"] == 0.5 and got["settings"] == 0.5
+    readme = (tmp_path / "config" / "README.md").read_text()
+    assert "| `mining.toy_filter` | none | a toy filter: drop candidates above this |" in readme
 
 
 def test_config_readme_is_generated_from_the_options():

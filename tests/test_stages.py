@@ -82,3 +82,17 @@ def test_the_guide_lists_every_rule_and_the_design_notes_every_module():
     modules = {m.name for m in pkgutil.iter_modules(hardneg.__path__)}
     listed = _backticked("design.md", "| module | job |", 0)
     assert modules <= listed, sorted(modules - listed)
+
+
+def test_the_wheel_lists_every_subpackage():
+    """pyproject names its packages (the workflow ships as one): a new subpackage must be
+    among them, or `pip install` leaves it out."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        "hardneg." + ".".join(p.parent.relative_to(REPO / "src" / "hardneg").parts)
+        for p in (REPO / "src" / "hardneg").rglob("__init__.py")
+    }
+    found = {f.rstrip(".") for f in found}
+    assert found <= listed, sorted(found - listed)

@@ -1,9 +1,14 @@
-"""The option docs, generated from :mod:`hardneg.options` (their one source).
+"""The option docs and the config schema, generated from :mod:`hardneg.options` (their
+one source).
 
-``python -m hardneg.docs`` rewrites ``config/README.md`` and the ``description`` of every
-option in ``workflow/schemas/config.schema.yaml`` (and the enum of output formats, from
-:mod:`hardneg.formats`); ``tests/test_options.py`` checks that
-both are what this module generates.
+``python -m hardneg.docs`` rewrites ``config/README.md`` and every option's property in
+``workflow/schemas/config.schema.yaml``: its type (from the annotation; ``nullable``
+options also take ``null``), what ``schema`` in its field metadata adds (ranges, enums,
+patterns), its default (none for ``mining``, whose defaults are the preset's) and its
+description; the enum of output formats comes from :mod:`hardneg.formats`. What lies
+around the options (the blocks, the dataset names' pattern, the ``preset`` key) is kept
+from the file. ``tests/test_options.py`` checks that both files are what this module
+generates.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ Every key is checked before anything runs: a misspelt key or an impossible combi
 it, and a `preset:` inside it starts over from that preset. Presets: {presets}. The
 mining defaults below are the `seed` preset's, tDRO's `build_train_hn_dp.py`.
 
-This file is generated from `src/hardneg/options.py` (`python -m hardneg.docs`).
+This file is generated from the options in `src/hardneg/options/` (`python -m hardneg.docs`).
 """
 
 
@@ -69,6 +74,58 @@ def config_readme() -> str:
     return "\n".join(out)
 
 
+JSON_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "tuple": "array",
+    "dict": "object",
+}
+
+
+def option_schema(f, *, with_default: bool = True) -> dict:
+    """The schema property of one option (a dataclass field)."""
+    extra = dict(f.metadata.get("schema") or {})
+    prop: dict = {}
+    if not {"oneOf", "$ref"} & set(extra):
+        (kind,) = [JSON_TYPES[t.strip()] for t in str(f.type).split("|") if t.strip() != "None"]
+        prop["type"] = [kind, "null"] if f.metadata.get("nullable") else kind
+    prop.update(extra)
+    if with_default and f.default is not MISSING and f.default is not None:
+        prop["default"] = list(f.default) if isinstance(f.default, tuple) else f.default
+    prop["description"] = f.metadata["doc"]
+    return prop
+
+
+def generated_schema(schema: dict) -> dict:
+    """``schema`` with every option's property built from its dataclass field."""
+    props = schema["properties"]
+    for f in fields(WorkflowOptions):
+        props[f.name] = option_schema(f)
+    for block, cls in BLOCKS.items():
+        props[block]["properties"] = {f.name: option_schema(f) for f in fields(cls)}
+    entry = props["datasets"]["additionalProperties"]
+    entry["properties"] = {f.name: option_schema(f) for f in fields(DatasetOptions)}
+    entry["required"] = [f.name for f in fields(DatasetOptions) if f.default is MISSING]
+    mining = schema["$defs"]["mining"]
+    preset = {**mining["properties"]["preset"], "type": "string", "enum": list(PRESETS)}
+    mining["properties"] = {
+        "preset": preset,
+        **{f.name: option_schema(f, with_default=False) for f in fields(MiningOptions)},
+    }
+    mining["properties"]["output_format"]["enum"] = list(FORMATS)
+    return schema
+
+
+def schema_text(path: Path) -> str:
+    """The schema file as :func:`generated_schema` writes it."""
+    import yaml
+
+    schema = generated_schema(yaml.safe_load(path.read_text()))
+    return yaml.safe_dump(schema, sort_keys=False, width=110, allow_unicode=True)
+
+
 def schema_properties(schema: dict):
     """(dataclass, {option: its schema property}) of every block the schema declares."""
     props = schema["properties"]
@@ -80,16 +137,10 @@ def schema_properties(schema: dict):
 
 
 def main(repo: Path) -> None:
-    import yaml
 
     (repo / "config" / "README.md").write_text(config_readme())
     path = repo / "workflow" / "schemas" / "config.schema.yaml"
-    schema = yaml.safe_load(path.read_text())
-    for cls, props in schema_properties(schema):
-        for f in fields(cls):
-            props[f.name]["description"] = f.metadata["doc"]
-    schema["$defs"]["mining"]["properties"]["output_format"]["enum"] = list(FORMATS)
-    path.write_text(yaml.safe_dump(schema, sort_keys=False, width=110, allow_unicode=True))
+    path.write_text(schema_text(path))
 
 
 if __name__ == "__main__":
