@@ -94,7 +94,11 @@ def test_the_schema_is_generated_from_the_options():
 
 TOY = """
     toy_filter: float | None = option(
-        None, "a toy filter: drop candidates above this", nullable=True, schema={"minimum": 0, "maximum": 1}
+        None,
+        "a toy filter: drop candidates above this",
+        nullable=True,
+        schema={"minimum": 0, "maximum": 1},
+        needs=("passage_vectors",),
     )
 """
 
@@ -114,14 +118,16 @@ print(json.dumps({
     "bad": schema_problems({**cfg, "mining": {"toy_filter": 2}}, path),
     "job": plan.job("mine", dataset="d").mining.toy_filter,
     "settings": plan.settings("mine", dataset="d")["mining"]["toy_filter"],
+    "inputs": sorted(plan.mining_of("d").inputs),
+    "inputs_off": sorted(Plan.from_config(cfg).mining_of("d").inputs),
 }))
 """
 
 
 def test_a_new_option_is_one_declaration(tmp_path):
-    """A toy mining option, declared once in a copy of the package, reaches the schema and
-    config/README.md (``python -m hardneg.docs``), the schema check, and the mine job with
-    its re-run settings."""
+    """A toy mining filter, declared once in a copy of the package, reaches the schema and
+    config/README.md (``python -m hardneg.docs``), the schema check, the mine job with its
+    re-run settings, and the inputs the mine rules ask for."""
     import os
     import shutil
 
@@ -147,6 +153,8 @@ def test_a_new_option_is_one_declaration(tmp_path):
     }
     assert any("mining.toy_filter" in p for p in got["bad"]), got["bad"]
     assert got["job"] == 0.5 and got["settings"] == 0.5
+    # the mine rules ask for the inputs it needs (rules/common.smk: mining_input) only when it is on
+    assert got["inputs"] == ["passage_vectors"] and got["inputs_off"] == []
     readme = (tmp_path / "config" / "README.md").read_text()
     assert "| `mining.toy_filter` | none | a toy filter: drop candidates above this |" in readme
 

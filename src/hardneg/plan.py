@@ -30,6 +30,7 @@ from .options import (
     DatasetOptions,
     EmbedOptions,
     EvaluateOptions,
+    MiningOptions,
     ModelOptions,
     PrepareOptions,
     SearchOptions,
@@ -261,6 +262,10 @@ class Plan:
         """What re-runs ``stage``'s job when it changes, as plain values (Snakemake's
         params check compares these)."""
         return jobs.settings(self.job(stage, **context), stage)
+
+    def mining_of(self, dataset: str, variant: str | None = None, **_) -> MiningOptions:
+        """The mining options of a dataset's mine job, or of one evaluation variant's."""
+        return self.variants[dataset][variant] if variant else self.mining[dataset]
 
     def output_columns(self, dataset: str) -> tuple:
         """The parquet shapes' first two column names: a table's query and positive

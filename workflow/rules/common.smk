@@ -106,13 +106,9 @@ def scored_candidates(kind, ext="parquet"):
     return f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.{ext}"
 
 
-def near_copy_vectors(wildcards):
-    """The passage vectors mine compares candidates with positives by, where its options
-    set max_positive_similarity (otherwise none: mine never waits on them)."""
-    stage = "eval_mine" if "variant" in wildcards.keys() else "mine"
-    if PLAN.job(stage, **wildcards).mining.max_positive_similarity is None:
-        return []
-    return embedding_files("passages")(wildcards)
+def mining_input(name, files):
+    """A mine rule's input that only mining options declaring it in `needs` ask for."""
+    return lambda wc: files(wc) if name in PLAN.mining_of(**wc).inputs else []
 
 
 def mined_output(dataset):

@@ -37,7 +37,7 @@ use rule mine as eval_mine with:
         positive_scores=scored_candidates("positive_scores"),
         given_scores=scored_candidates("given_negative_scores"),
         cache_stats=scored_candidates("candidates.stats", "json"),
-        passage_vectors=near_copy_vectors,
+        passage_vectors=mining_input("passage_vectors", embedding_files("passages")),
         exclude=rules.holdout.output.exclude,
     output:
         mined=f"{EVAL_DIR}/{{variant}}/train.jsonl",

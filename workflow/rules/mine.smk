@@ -10,7 +10,7 @@ rule mine:
         positive_scores=scored_candidates("positive_scores"),
         given_scores=scored_candidates("given_negative_scores"),
         cache_stats=scored_candidates("candidates.stats", "json"),
-        passage_vectors=near_copy_vectors,
+        passage_vectors=mining_input("passage_vectors", embedding_files("passages")),
     output:
         mined=f"{OUTPUT_DIR}/{{dataset}}.{{ext}}",
         stats=f"{OUTPUT_DIR}/stats/{{dataset}}.{{ext}}.mine_stats.json",

@@ -11,7 +11,7 @@ class ConfigError(ValueError):
     """A setting that cannot work; the message names the key and what to change."""
 
 
-def option(default, doc: str, *, cache=False, reruns: bool | tuple = True, schema=None, nullable=False):
+def option(default, doc: str, *, cache=False, reruns: bool | tuple = True, schema=None, nullable=False, needs=()):
     """A documented option.
 
     ``cache``: the value changes the vectors, so it is part of the embedding cache key (a
@@ -20,13 +20,17 @@ def option(default, doc: str, *, cache=False, reruns: bool | tuple = True, schem
     cluster requests, paths), or a tuple of stage names. ``schema``: what the config schema
     checks besides the type of the annotation (``minimum``, ``enum``, ...); ``nullable``: an
     explicit ``null`` is a value (the option off). ``python -m hardneg.docs`` writes both
-    into ``workflow/schemas/config.schema.yaml``."""
-    meta = {"doc": doc, "cache": cache, "reruns": reruns, "schema": schema or {}, "nullable": nullable}
+    into ``workflow/schemas/config.schema.yaml``. ``needs``: the optional inputs of the rule
+    that reads the option (named as in the rule) that it needs when it is on (not none or
+    false); the rule asks for them only then."""
+    meta = {"doc": doc, "cache": cache, "reruns": reruns, "schema": schema or {}, "nullable": nullable, "needs": needs}
     return field(default=default, metadata=meta)
 
 
 def required(doc: str, *, schema=None):
-    return field(metadata={"doc": doc, "cache": False, "reruns": True, "schema": schema or {}, "nullable": False})
+    return field(
+        metadata={"doc": doc, "cache": False, "reruns": True, "schema": schema or {}, "nullable": False, "needs": ()}
+    )
 
 
 def defaults(cls) -> dict:

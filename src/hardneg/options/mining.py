@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .fields import ConfigError, defaults, from_config, option
 
@@ -36,6 +36,7 @@ class MiningOptions:
         "drop candidates whose cosine to one of the query's positives (cached vectors) is at least this",
         schema={"minimum": -1, "maximum": 1},
         nullable=True,
+        needs=("passage_vectors",),
     )
     group_identical_queries: bool = option(False, "pool the positives of rows with the same query text")
     absolute_margin: float | None = option(
@@ -55,6 +56,13 @@ class MiningOptions:
         "`labeled-pair` or `labeled-list` (parquet, as `mine_hard_negatives` writes them)",
     )
     output_scores: bool = option(False, "add `score` (and `rank` for negatives) to each passage")
+
+    @property
+    def inputs(self) -> frozenset:
+        """The mine rule's optional inputs these options need: every option that is on
+        (not none or false) adds its ``needs``."""
+        on = (f for f in fields(self) if getattr(self, f.name) not in (None, False))
+        return frozenset(name for f in on for name in f.metadata["needs"])
 
 
 # ------------------------------------------------------------------ mining presets
