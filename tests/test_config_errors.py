@@ -3,24 +3,29 @@
 The cases are derived from ``schemas/config.schema.yaml`` itself: each leaf key of every
 block (top level, model, embed, search, cross_encoder, prepare, evaluate, mining, a dataset
 and its mining block) gets a value its schema forbids. Each goes through the schema check
-the workflow runs first; one leaf per block also through a real `snakemake -n`. The rules
-that span keys are checked in code (``hardneg.options.check_mining``,
-``hardneg.variants.evaluation_variants``, ``hardneg.sources.parse_source``, ``rules/common.smk``)
-and each gets a planning case of its own.
+the workflow runs first; one leaf per block also through the whole planning
+(``hardneg.plan.checked_plan``, which ``rules/common.smk`` calls). The rules that span keys
+are checked in code (``hardneg.options.check_mining``, ``hardneg.variants.evaluation_variants``,
+``hardneg.sources.parse_source``) and each gets a planning case of its own. A few cases go
+through a real ``snakemake -n``: its output is the same lines, with no traceback.
 """
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from conftest import REPO, demo_config, run_snakemake, write_config
-from hardneg.schema import schema_problem
+from hardneg.options import ConfigError
+from hardneg.plan import checked_plan
+from hardneg.schema import schema_problems
 
-SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+SCHEMA_FILE = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = yaml.safe_load(SCHEMA_FILE.read_text())
 DATASET = "squad_pairs"
 
 
@@ -82,6 +87,17 @@ def set_key(cfg: dict, path: tuple, value) -> dict:
 
 
 def plan(tmp_path: Path, cfg: dict):
+    """Planning of ``cfg`` as rules/common.smk runs it (``hardneg.plan.checked_plan``), in
+    this process: what ``snakemake -n`` would print, as (returncode, stdout, stderr)."""
+    try:
+        notes = checked_plan(copy.deepcopy(cfg), SCHEMA_FILE).shard_notes()
+    except ConfigError as exc:
+        return SimpleNamespace(returncode=1, stdout="", stderr=str(exc))
+    return SimpleNamespace(returncode=0, stdout="\n".join(notes), stderr="")
+
+
+def snakemake_plan(tmp_path: Path, cfg: dict):
+    """``snakemake -n`` of ``cfg``: the same checks, through the workflow."""
     conf = write_config(tmp_path / "bad.yaml", cfg)
     return run_snakemake(tmp_path, conf, "-n", check=False, timeout=120)
 
@@ -113,16 +129,9 @@ def test_every_schema_leaf_has_a_case():
 
 
 def schema_error(cfg: dict) -> str:
-    """What the workflow says of ``cfg`` after its ``validate(config, schema=...)`` ("" if
-    valid): rules/common.smk turns the error into one line with ``schema_problem``."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    try:
-        validate(copy.deepcopy(cfg), schema=str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
-    except WorkflowError as exc:
-        return schema_problem(exc)
-    return ""
+    """What the schema check that planning runs first (``hardneg.schema.schema_problems``)
+    says of ``cfg``: its lines, or "" if the config is valid."""
+    return "\n".join(schema_problems(copy.deepcopy(cfg), SCHEMA_FILE))
 
 
 @pytest.mark.parametrize("path, value", CASES, ids=[".".join(p) for p, _ in CASES])
@@ -176,6 +185,11 @@ def test_bad_evaluate_settings_fail_at_planning(tmp_path, evaluate, names):
     assert_fails_naming(proc, *names)
 
 
+def test_snakemake_n_says_what_the_plan_finds_in_one_line(tmp_path):
+    proc = snakemake_plan(tmp_path, set_key(BASE, ("evaluate",), {"datasets": ["nope"]}))
+    assert_fails_naming(proc, "invalid config: evaluate.datasets", "nope")
+
+
 @pytest.mark.parametrize("key", ["format", "source"])
 def test_missing_required_dataset_key_is_named(tmp_path, key):
     cfg = copy.deepcopy(BASE)
@@ -205,7 +219,7 @@ def test_every_schema_problem_is_listed_in_one_run(tmp_path):
     cfg = set_key(set_key(BASE, ("mining", "num_negativs"), 8), ("model", "batch_sise"), 4)
     cfg = set_key(cfg, ("search", "topk"), "many")
     assert_fails_naming(
-        plan(tmp_path, cfg),
+        snakemake_plan(tmp_path, cfg),
         "invalid config: mining.num_negativs: unknown key (did you mean 'num_negatives'?)",
         "invalid config: model.batch_sise: unknown key (did you mean 'batch_size'?)",
         "invalid config: search.topk: 'many' is not of type 'integer'",
@@ -293,7 +307,7 @@ def test_the_plan_says_at_planning_why_a_shard_will_be_empty(tmp_path):
     path = tmp_path / "pairs.parquet"
     pq.write_table(pa.table({"question": [f"q{i}" for i in range(40)], "answer": [f"a{i}" for i in range(40)]}), path)
     cfg = set_key(BASE, ("datasets", "mine"), {"format": "table", "source": str(path), "shards": 3})
-    proc = plan(tmp_path, cfg)
+    proc = snakemake_plan(tmp_path, cfg)  # a warning of the real `snakemake -n`
     text = proc.stdout + proc.stderr
     assert "datasets.mine.shards is 3, but its about 40 rows make 2 block(s) of embed.block_rows=32" in text
     assert "1 shard(s) will be empty; set embed.block_rows to 14 or less" in text

@@ -272,3 +272,21 @@ class Plan:
         columns where the config names them, else ``anchor`` and ``positive``."""
         ds = self.datasets[dataset]
         return (ds.query_column or "anchor", ds.positive_column or "positive")
+
+
+def checked_plan(config: dict, schema_file) -> Plan:
+    """The plan of ``config`` as planning makes it (``workflow/rules/common.smk``): the
+    schema check first, then every check that spans keys and the local files. A config that
+    cannot work raises one :class:`ConfigError` of ``invalid config: ...`` lines, one per
+    problem the schema finds (else the first problem the plan finds)."""
+    from .schema import schema_problems
+
+    problems = schema_problems(config, schema_file)
+    if problems:
+        raise ConfigError("\n".join(f"invalid config: {line}" for line in problems))
+    try:
+        plan = Plan.from_config(config)
+        plan.check_files()
+    except ConfigError as exc:
+        raise ConfigError(f"invalid config: {exc}") from None
+    return plan

@@ -1,21 +1,13 @@
-"""The config schema's verdict in one line (Snakemake's ``validate()`` prints the whole
-schema with it). Imported while the DAG is built: nothing heavy."""
+"""The config schema's verdict: every problem in one line each, naming its key (where
+Snakemake's ``validate()`` prints the whole schema with the first). Imported while the DAG
+is built: nothing heavy."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from .options import did_you_mean, unknown_key
-
-
-def schema_problem(exc: BaseException) -> str:
-    """One line for a failed schema check of the config (Snakemake's ``validate()`` error,
-    or the ``jsonschema`` ValidationError behind it): the key's dotted path and what is
-    wrong with it; an unknown key gets the closest known one. No schema dump."""
-    error = exc
-    while error is not None and not hasattr(error, "absolute_path"):
-        error = error.__cause__ or error.__context__
-    if error is None:
-        return str(exc).splitlines()[0]
-    return describe(error)[0]
 
 
 def describe(error) -> list[str]:
@@ -36,11 +28,18 @@ def describe(error) -> list[str]:
 def schema_problems(config: dict, schema_file) -> list[str]:
     """Every problem the schema finds in ``config``, one line each, in key order (so that
     two typos take one run to find, not two)."""
+    path = Path(schema_file)
+    validator = _validator(str(path), path.stat().st_mtime_ns)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    return [line for error in errors for line in describe(error)]
+
+
+@lru_cache(maxsize=4)
+def _validator(path: str, mtime_ns: int):
+    """The schema file's validator, read once per file version."""
     import jsonschema
     import yaml
 
-    with open(schema_file, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         schema = yaml.safe_load(fh)
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
-    return [line for error in errors for line in describe(error)]
+    return jsonschema.validators.validator_for(schema)(schema)

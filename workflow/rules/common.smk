@@ -4,25 +4,18 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
-from snakemake.utils import validate
 
 from hardneg.formats import file_tag
 from hardneg.options import PLOTS, ConfigError
 from hardneg.layout import benchmark_files, benchmark_patterns
-from hardneg.plan import Plan
-from hardneg.schema import schema_problem, schema_problems
+from hardneg.plan import checked_plan
 
-try:
-    validate(config, schema="../schemas/config.schema.yaml", set_default=False)
-    PLAN = Plan.from_config(config)
-    PLAN.check_files()
-except WorkflowError as exc:  # the schema's: a line per problem, no schema dump
-    schema = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
-    lines = schema_problems(config, schema) or [schema_problem(exc)]
-    lines = "\n".join(f"invalid config: {line}" for line in lines)
-    raise WorkflowError(lines) from None
+try:  # the schema's problems, then the plan's: "invalid config: KEY: ..." lines
+    PLAN = checked_plan(
+        config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+    )
 except ConfigError as exc:
-    raise WorkflowError(f"invalid config: {exc}") from None
+    raise WorkflowError(str(exc)) from None
 
 for note in PLAN.shard_notes():  # said at -n, before anything runs
     logger.warning(note)
