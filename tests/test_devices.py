@@ -103,15 +103,14 @@ def test_cache_folder_never_mixes_gpu_and_cpu_shards(tmp_path):
 
 def test_cache_key_moves_with_what_changes_the_vectors(tmp_path):
     """The embeddings folder changes with precision, revision and model settings, and not
-    with mining or search settings (planned through the real Snakefile)."""
-    from conftest import demo_config, run_snakemake, write_config
+    with mining or search settings (planned as rules/common.smk plans: its folder is
+    ``results/embeddings/{PLAN.embed_key}``)."""
+    from conftest import REPO, demo_config
+    from hardneg.plan import checked_plan
 
     def key(**over):
         cfg = demo_config(datasets=["squad_pairs"], **over)
-        proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "-n", "--cores", "1")
-        import re
-
-        return set(re.findall(r"results/embeddings/([^/]+)/", proc.stdout + proc.stderr))
+        return {checked_plan(cfg, REPO / "workflow" / "schemas" / "config.schema.yaml").embed_key}
 
     base = key()
     assert len(base) == 1
