@@ -3,8 +3,8 @@
 
     python benchmarks/bench_eval_memory.py WORK [--steps 3] [--passages 4000]
 
-Runs ``hardneg.train.run`` (``eval_train``: the packaged all-MiniLM-L6-v2,
-MultipleNegativesRankingLoss, one mined negative per row) and ``hardneg.score.run``
+Runs ``hardneg.evaluate.train.run`` (``train``: the packaged all-MiniLM-L6-v2,
+MultipleNegativesRankingLoss, one mined negative per row) and ``hardneg.evaluate.score.run``
 (``eval_score``: the base model encodes the corpus and the held-out queries, exact search)
 in a fresh process each, at 128 and 256 tokens and batch 16 and 32 (the training batch for
 ``eval_train``, ``model.batch_size`` for ``eval_score``), and prints each process's peak
@@ -81,7 +81,7 @@ def make_data(work: Path, n_passages: int) -> None:
 
 def one(job: str, tokens: int, batch: int, work: Path, steps: int) -> dict:
     """Run one job here; return its figures (this process's peak RSS)."""
-    from hardneg import score, train
+    from hardneg.evaluate import score, train
     from hardneg.options import EvaluateOptions, ModelOptions, SearchOptions
     from hardneg.stages.score import ScoreJob
     from hardneg.stages.train import TrainJob

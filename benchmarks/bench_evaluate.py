@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
+from hardneg.evaluate.sweep_report import verdict
 from hardneg.options import PRESETS
-from hardneg.sweep_report import verdict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))

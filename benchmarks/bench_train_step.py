@@ -2,7 +2,7 @@
 
     python benchmarks/bench_train_step.py TRAIN_JSONL PASSAGES_PARQUET [--steps 30] [--threads 2]
 
-Runs the evaluate stage's trainer (``hardneg.train.run``: the packaged all-MiniLM-L6-v2,
+Runs the evaluate stage's trainer (``hardneg.evaluate.train.run``: the packaged all-MiniLM-L6-v2,
 MultipleNegativesRankingLoss, one mined negative per row, batch 32, 128 tokens) for
 ``--steps`` steps on a variant's training rows (``.../evaluate/shipped/train.jsonl`` of a
 ``bench_evaluate.py`` run), and prints the seconds per 100 steps.

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from conftest import REPO, demo_config, planned_jobs, run_snakemake, workflow_run, write_config
-from hardneg.sweep_report import verdict
+from hardneg.evaluate.sweep_report import verdict
 
 pytestmark = pytest.mark.workflow
 
@@ -168,7 +168,7 @@ def test_training_and_scoring_again_gives_the_same_numbers(eval_run, tmp_path):
     options: the same model scores, byte for byte."""
     from types import SimpleNamespace
 
-    from hardneg import score, train
+    from hardneg.evaluate import score, train
     from hardneg.plan import Plan
 
     wd, conf = eval_run

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hardneg.holdout import pair_holdout
-from hardneg.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
+from hardneg.evaluate.holdout import pair_holdout
+from hardneg.evaluate.metrics import bootstrap_interval, compare, per_query_metrics, sign_test
 from hardneg.options import EvaluateOptions
 from hardneg.stages.holdout import HoldoutJob
 

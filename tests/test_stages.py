@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import hardneg
+import hardneg.evaluate
 import hardneg.stages
 from conftest import REPO, demo_config, rule_context, rule_stages
 from hardneg.plan import Plan
@@ -80,6 +81,7 @@ def _backticked(doc: str, heading: str, column: int) -> set[str]:
 def test_the_guide_lists_every_rule_and_the_design_notes_every_module():
     assert set(rule_stages()) <= _backticked("guide.md", "## Pipeline", 1)
     modules = {m.name for m in pkgutil.iter_modules(hardneg.__path__)}
+    modules |= {m.name for m in pkgutil.iter_modules(hardneg.evaluate.__path__)}
     listed = _backticked("design.md", "| module | job |", 0)
     assert modules <= listed, sorted(modules - listed)
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .evaluation import interval_cell
+from .evaluate.evaluation import interval_cell
+from .evaluate.metrics import METRICS
 from .formats import FORMATS
 from .io import atomic_path, read_json
-from .metrics import METRICS
 from .sources import parse_source
 
 if TYPE_CHECKING:

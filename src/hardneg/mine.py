@@ -119,7 +119,7 @@ class Miner:
         self.hardest_first = FORMATS[opts.output_format].hardest_first
         self.stats = MineStats(REASONS, inputs.candidates, self.pos_s)
         self.sample = SampleKeeper(opts.seed)  # the examples page's written queries
-        # evaluate's training rows: the held-out queries (hardneg.holdout) are never written
+        # evaluate's training rows: the held-out queries (hardneg.evaluate.holdout) are never written
         exclude = getattr(inputs, "exclude", None)
         self.held = None if exclude is None else np.load(exclude).astype(bool)
         if self.held is not None and len(self.held) != self.n_queries:

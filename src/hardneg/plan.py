@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import jobs, stages
 from .columns import check_table_keys, is_glob, table_columns
+from .evaluate.variants import evaluation_variants
 from .formats import FORMATS
 from .io import InputError
 from .layout import cross_encoder_cache_key, embed_cache_key, export_key
@@ -41,7 +42,6 @@ from .options import (
     unknown_key,
 )
 from .sources import HF_REPO_RE, parse_source
-from .variants import evaluation_variants
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")

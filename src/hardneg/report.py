@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .evaluation import main_metric_table
+from .evaluate.evaluation import main_metric_table
+from .evaluate.metrics import MAIN_METRIC
 from .io import atomic_path, read_json
-from .metrics import MAIN_METRIC
 
 if TYPE_CHECKING:
     from .stages.report import ReportJob

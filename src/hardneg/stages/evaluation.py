@@ -28,6 +28,6 @@ def build(plan, dataset, **_) -> EvaluationJob:
 
 
 def run(inputs, outputs, job: EvaluationJob, logger=None) -> dict:
-    from ..evaluation import run as stage_run
+    from ..evaluate.evaluation import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

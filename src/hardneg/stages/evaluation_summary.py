@@ -15,6 +15,6 @@ def build(plan, **_) -> EvaluationSummaryJob:
 
 
 def run(inputs, outputs, job: EvaluationSummaryJob, logger=None) -> str:
-    from ..evaluation_summary import run as stage_run
+    from ..evaluate.evaluation_summary import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

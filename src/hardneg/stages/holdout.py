@@ -25,6 +25,6 @@ def build(plan, dataset, **_) -> HoldoutJob:
 
 
 def run(inputs, outputs, job: HoldoutJob, logger=None) -> dict:
-    from ..holdout import run as stage_run
+    from ..evaluate.holdout import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -31,6 +31,6 @@ def build(plan, dataset, variant, **_) -> ScoreJob:
 
 
 def run(inputs, outputs, job: ScoreJob, logger=None) -> dict:
-    from ..score import run as stage_run
+    from ..evaluate.score import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..evaluate.variants import variant_negatives
 from ..jobs import job, runtime
 from ..options import EvaluateOptions, ModelOptions
-from ..variants import variant_negatives
 
 
 @job
@@ -29,6 +29,6 @@ def build(plan, dataset, variant, **_) -> TrainJob:
 
 
 def run(inputs, outputs, job: TrainJob, logger=None) -> dict:
-    from ..train import run as stage_run
+    from ..evaluate.train import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

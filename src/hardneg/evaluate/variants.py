@@ -18,8 +18,8 @@ import itertools
 import re
 from dataclasses import asdict, fields, replace
 
-from .formats import FORMATS
-from .options import (
+from ..formats import FORMATS
+from ..options import (
     BUILTIN_VARIANTS,
     PRESETS,
     ConfigError,
@@ -29,7 +29,7 @@ from .options import (
     unknown_key,
 )
 
-TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.train reads it)
+TRAINING_FORMAT = "tevatron"  # the format of a variant's training rows (hardneg.evaluate.train reads it)
 PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 SWEEP_PREFIX = "sweep"
 

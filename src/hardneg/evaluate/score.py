@@ -23,13 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .embed import embedding_dim, encode_blocks, load_encoder, shard_texts
-from .io import atomic_path, write_json
+from ..embed import embedding_dim, encode_blocks, load_encoder, shard_texts
+from ..io import atomic_path, write_json
+from ..search import order_candidates, search_shard
 from .metrics import METRICS, per_query_metrics
-from .search import order_candidates, search_shard
 
 if TYPE_CHECKING:
-    from .stages.score import ScoreJob
+    from ..stages.score import ScoreJob
 
 TOPK = 100
 CHUNK_ROWS = 262_144  # passages embedded and searched at a time

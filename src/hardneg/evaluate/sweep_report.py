@@ -11,8 +11,8 @@ import io
 
 import numpy as np
 
+from ..options import PRESETS
 from .metrics import MAIN_METRIC, compare
-from .options import PRESETS
 from .variants import SWEEP_PREFIX, TRAINING_KEYS
 
 REFERENCES = ("shipped", "seed")  # the variants a best variant's lead is measured against

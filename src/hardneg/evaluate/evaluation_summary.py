@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .evaluation import write_summary
 
 if TYPE_CHECKING:
-    from .stages.evaluation_summary import EvaluationSummaryJob
+    from ..stages.evaluation_summary import EvaluationSummaryJob
 
 
 def run(inputs, outputs, job: EvaluationSummaryJob, logger=None) -> str:

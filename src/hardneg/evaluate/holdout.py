@@ -24,14 +24,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .beir import BeirSource
-from .io import InputError, atomic_path, write_json
-from .loaders import BadRows
+from ..beir import BeirSource
+from ..io import InputError, atomic_path, write_json
+from ..loaders import BadRows
+from ..texts import text_hashes
 from .metrics import small_sample_warnings
-from .texts import text_hashes
 
 if TYPE_CHECKING:
-    from .stages.holdout import HoldoutJob
+    from ..stages.holdout import HoldoutJob
 
 HELDOUT_SCHEMA = pa.schema([("query_id", pa.string()), ("text", pa.string()), ("relevant", pa.list_(pa.int64()))])
 

@@ -23,21 +23,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .devices import pick_device
-from .embed import load_model
-from .formats import count_rows, read_mined_rows
-from .io import InputError, write_json
-from .readers import count_parquet_rows
-from .texts import passage_text
-from .textstore import take_rows
+from ..devices import pick_device
+from ..embed import load_model
+from ..formats import count_rows, read_mined_rows
+from ..io import InputError, write_json
+from ..readers import count_parquet_rows
+from ..texts import passage_text
+from ..textstore import take_rows
 from .variants import TRAINING_FORMAT
 
 if TYPE_CHECKING:
-    from .stages.train import TrainJob
+    from ..stages.train import TrainJob
 
 
 def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
-    """The rows of a variant's training file (:data:`hardneg.variants.TRAINING_FORMAT`) that
+    """The rows of a variant's training file (:data:`hardneg.evaluate.variants.TRAINING_FORMAT`) that
     ``n_rows`` steps' worth of training uses, in a seeded order; and how many rows it has."""
     total = count_rows(path, TRAINING_FORMAT)
     if total == 0:

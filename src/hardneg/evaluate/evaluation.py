@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.parquet as pq
 
-from .io import atomic_path, read_json, write_json
+from ..io import atomic_path, read_json, write_json
 from .metrics import MAIN_METRIC, METRICS, bootstrap_interval, compare
 from .sweep_report import page_section, sweep_section, verdict
 
 if TYPE_CHECKING:
-    from .stages.evaluation import EvaluationJob
+    from ..stages.evaluation import EvaluationJob
 
 PAGE_STYLE = (
     "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:8px 0}"
