@@ -10,10 +10,9 @@ from hardneg.options import PLOTS, ConfigError
 from hardneg.layout import benchmark_files, benchmark_patterns
 from hardneg.plan import checked_plan
 
-try:  # the schema's problems, then the plan's: "invalid config: KEY: ..." lines
-    PLAN = checked_plan(
-        config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
-    )
+try:  # the schema's problems, then the plan's ("invalid config: KEY: ..." lines); the
+    # schema through the source cache, so that a deployed module (also remote) finds it
+    PLAN = checked_plan(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
