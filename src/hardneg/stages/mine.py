@@ -18,9 +18,10 @@ class MineJob:
 def build(plan, dataset, variant=None, **_) -> MineJob:
     """Also the job of ``eval_mine`` (``use rule mine as eval_mine``): a variant's
     training rows, with that variant's mining options."""
+    mining = plan.mining_of(dataset, variant)
     if variant is not None:
-        return MineJob(dataset=dataset, mining=plan.variants[dataset][variant], judge=plan.judge)
-    return MineJob(dataset=dataset, mining=plan.mining[dataset], judge=plan.judge, columns=plan.output_columns(dataset))
+        return MineJob(dataset=dataset, mining=mining, judge=plan.judge)
+    return MineJob(dataset=dataset, mining=mining, judge=plan.judge, columns=plan.output_columns(dataset))
 
 
 def run(inputs, outputs, job: MineJob, logger=None) -> dict:
