@@ -32,12 +32,22 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WILDCARD_SAMPLES = {"dataset": "hotpotqa", "n": "2", "shard": "0", "variant": "v", "benchmarks": {}}
 
 
+def rules_text() -> str:
+    """Every rules file of ``workflow/rules``, in name order."""
+    return "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+
+
+def rule_blocks() -> list[tuple[str, str]]:
+    """(name, text) of every ``rule NAME:`` block (``use rule`` ones have none)."""
+    return [(block.split(":", 1)[0], block) for block in rules_text().split("\nrule ")[1:]]
+
+
 def rule_stages() -> dict[str, str]:
     """{rule: its stage module's name} of every rule in ``workflow/rules``, read from the
     rules files (``use rule BASE as NAME``: BASE's stage)."""
     import re
 
-    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+    text = rules_text()
     out = {r: r for r in re.findall(r"^rule (\w+):", text, re.M)}
     out.update({new: base for base, new in re.findall(r"^use rule (\w+) as (\w+)", text, re.M)})
     return out

@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, rule_blocks
 
 # import name -> conda (or pip) package name
 PACKAGES = {
@@ -110,9 +110,7 @@ def reached_imports(module: str) -> set[str]:
 def rules():
     """(rule, its env, its stage module) of each rule with a script (``use rule`` ones run
     their base rule's stage, with its env)."""
-    text = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
-    for block in text.split("\nrule ")[1:]:
-        name = block.split(":", 1)[0]
+    for name, block in rule_blocks():
         env = re.search(r'conda:\s*\n\s*"\.\./(envs/[^"]+)"', block).group(1)
         assert re.search(r'script:\s*\n\s*"\.\./scripts/stage\.py"', block), name
         yield name, REPO / "workflow" / env, f"stages.{name}"

@@ -12,11 +12,9 @@ import sys
 import hardneg
 import hardneg.evaluate
 import hardneg.stages
-from conftest import REPO, demo_config, rule_context, rule_stages
+from conftest import REPO, demo_config, rule_blocks, rule_context, rule_stages
 from hardneg.plan import Plan
 from hardneg.stages import DERIVED, stage
-
-RULES_TEXT = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
 
 
 def job_class_name(stage_name: str) -> str:
@@ -25,10 +23,9 @@ def job_class_name(stage_name: str) -> str:
 
 def test_one_script_runs_every_rule():
     assert sorted(p.name for p in (REPO / "workflow" / "scripts").iterdir() if p.suffix == ".py") == ["stage.py"]
-    blocks = RULES_TEXT.split("\nrule ")[1:]
+    blocks = rule_blocks()
     assert blocks
-    for block in blocks:
-        name = block.split(":", 1)[0]
+    for name, block in blocks:
         assert re.search(r'script:\s*\n\s*"\.\./scripts/stage\.py"', block), name
         assert re.search(r'\*\*job\(\s*"' + name + '"', block), f"rule {name} does not pass its own job"
 

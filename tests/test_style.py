@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PLAN_ONLINE
+from conftest import PLAN_ONLINE, rule_blocks
 
 BIN = Path(sys.executable).parent
 
@@ -33,11 +33,9 @@ def test_ruff_check(repo):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_rule_has_log_threads_resources_conda(repo):
-    text = "\n".join(p.read_text() for p in sorted((repo / "workflow" / "rules").glob("*.smk")))
-    blocks = text.split("\nrule ")[1:]
+def test_every_rule_has_log_threads_resources_conda():
+    blocks = rule_blocks()
     assert len(blocks) >= 7
-    for block in blocks:
-        name = block.split(":", 1)[0]
+    for name, block in blocks:
         for key in ("log:", "benchmark:", "threads:", "resources:", "conda:", "script:"):
             assert f"\n    {key}" in block, f"rule {name} lacks {key}"

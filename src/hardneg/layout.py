@@ -49,7 +49,7 @@ def cross_encoder_cache_key(ce: CrossEncoderOptions) -> str:
 def benchmark_patterns(plan, out_key: str) -> dict:
     """{stage: path pattern} with the run's cache keys filled in; ``out_key`` keeps runs
     into different output folders apart."""
-    emb, search, ce = plan.embed_key, plan.search.cache_key, cross_encoder_cache_key(plan.cross_encoder)
+    emb, search, ce = plan.embed_key, plan.search.cache_key, plan.ce_key
     return {
         "prepare": "logs/benchmarks/prepare/{dataset}.tsv",
         "embed": f"logs/benchmarks/embed/{emb}/{{dataset}}/{{n}}shards/{{shard}}.tsv",

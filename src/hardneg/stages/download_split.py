@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from ..jobs import job
+from . import download
 from .download import DownloadJob
 
 
@@ -13,10 +16,7 @@ class DownloadSplitJob(DownloadJob):
 
 
 def build(plan, dataset, **_) -> DownloadSplitJob:
-    ds = plan.datasets[dataset]
-    return DownloadSplitJob(
-        dataset=dataset, source=ds.source, md5=ds.md5, sha256=ds.sha256, split=ds.split, subset=ds.subset
-    )
+    return DownloadSplitJob(**asdict(download.build(plan, dataset)))
 
 
 def run(inputs, outputs, job: DownloadSplitJob, logger=None) -> None:
