@@ -177,6 +177,25 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     return counts
 
 
+def pytest_collection_modifyitems(items):
+    """Keep tests that share an expensive fixture on one pytest-xdist worker (``--dist
+    loadgroup``, pyproject's addopts), so the fixture is built once: the users of the shared
+    demo run form one group, and the users of a test file's module-scoped fixture another
+    (joined to the demo's when that file also uses the demo run)."""
+
+    def module_fixtures(item) -> bool:
+        defs = item._fixtureinfo.name2fixturedefs.values()
+        return any(d[-1].scope == "module" for d in defs)
+
+    with_demo = {item.module.__name__ for item in items if "demo_run" in item.fixturenames}
+    for item in items:
+        name = item.module.__name__
+        if "demo_run" in item.fixturenames or (name in with_demo and module_fixtures(item)):
+            item.add_marker(pytest.mark.xdist_group("demo"))
+        elif module_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -3,6 +3,7 @@ across processes), fp16 never falling back to the CPU, and the cache folder's ma
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -49,6 +50,7 @@ def test_pick_device_honours_hardneg_device_and_uses_the_slot(monkeypatch, tmp_p
     import torch
 
     monkeypatch.setenv("HARDNEG_GPU_LOCK_DIR", str(tmp_path))
+    monkeypatch.setattr(devices, "no_gpu_driver", lambda: False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
     monkeypatch.setenv("HARDNEG_DEVICE", "cuda:7")
@@ -65,6 +67,20 @@ def test_pick_device_honours_hardneg_device_and_uses_the_slot(monkeypatch, tmp_p
             h.wait()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert devices.pick_device() == "cpu"
+
+
+def test_auto_on_a_machine_without_a_gpu_driver_is_the_cpu_without_importing_torch(tmp_path):
+    """Search and rescore jobs on a CPU machine skip the 2 to 3 s of importing torch."""
+    code = (
+        "import sys; from hardneg import devices\n"
+        "devices.GPU_DRIVER_FILES = (sys.argv[1],)\n"
+        "print(devices.pick_device('auto'), 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HARDNEG_DEVICE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "no-driver")], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    assert out == ["cpu", "False"]
 
 
 def test_precision_never_falls_back_silently():

@@ -1,8 +1,8 @@
 """The demo workflow on ``model.backend: openvino``: its export job killed and resumed, then
 the mined negatives compared with the torch demo run's, query by query.
 
-Four of the demo's datasets (both pair shapes, medmcqa and BeIR HotpotQA) keep this test
-short; ``benchmarks/bench_cpu_backends.py demo`` compares all sixteen."""
+Two of the demo's datasets (a pairs file and BeIR HotpotQA) keep this test short;
+``benchmarks/bench_cpu_backends.py demo`` compares all sixteen."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from conftest import demo_config, kill_workflow_when, planned_jobs, run_snakemak
 
 pytestmark = pytest.mark.workflow
 
-DATASETS = ["squad_pairs", "stackexchange_duplicate_questions_title-body_title-body", "medmcqa", "hotpotqa"]
+DATASETS = ["squad_pairs", "hotpotqa"]
 
 
 def negatives(path: Path) -> dict[str, list[str]]:

@@ -40,7 +40,15 @@ def tiny_cross_encoder(tmp_path_factory):
     return path
 
 
-def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_cross_encoder):
+@pytest.fixture(scope="module")
+def shared_folder(tmp_path_factory):
+    """One folder for this module's runs: they share the embed, search and rescore jobs
+    (the same model and cross-encoder) and mine into output folders of their own."""
+    return tmp_path_factory.mktemp("rescore")
+
+
+def test_rescoring_reranks_and_margins_use_cross_encoder_scores(shared_folder, tiny_cross_encoder):
+    tmp_path = shared_folder
     from sentence_transformers import CrossEncoder
 
     cfg = demo_config(
@@ -49,10 +57,10 @@ def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_c
         cross_encoder={"name_or_path": str(tiny_cross_encoder), "batch_size": 16, "max_length": 128},
     )
     cfg_path = write_config(tmp_path / "ce.yaml", cfg)
-    proc = run_snakemake(tmp_path, cfg_path, "--cores", "2")
-    assert "rule rescore" in proc.stdout + proc.stderr
+    run_snakemake(tmp_path, cfg_path, "--cores", "2")
 
-    rescored = pq.read_table(next(tmp_path.glob("results/search/*/top100/squad_pairs/ce-*/candidates.parquet")))
+    (table,) = tmp_path.glob("results/search/*/top100/squad_pairs/ce-*/candidates.parquet")  # rescore's output
+    rescored = pq.read_table(table)
     queries = pq.read_table(tmp_path / "results/prepared/squad_pairs/queries.parquet").column("text").to_pylist()
     passages = pq.read_table(tmp_path / "results/prepared/squad_pairs/passages.parquet").column("text").to_pylist()
     rows = [r for r in rescored.to_pylist() if r["query_idx"] == 0]
@@ -75,11 +83,14 @@ def test_rescoring_reranks_and_margins_use_cross_encoder_scores(tmp_path, tiny_c
     assert set(jobs) <= AFTER_MINE and jobs.get("mine") == 1, jobs
 
 
-def test_the_cross_encoder_judge_relabels_or_drops_what_it_calls_relevant(tmp_path, tiny_cross_encoder):
+def test_the_cross_encoder_judge_relabels_or_drops_what_it_calls_relevant(shared_folder, tiny_cross_encoder):
     """relabel: every window candidate scoring at least the query's lowest positive moves
     to the positives; drop: it disappears. Switching between them re-runs mine only."""
+    tmp_path = shared_folder
+    out = tmp_path / "retrieval/judge"
     cfg = demo_config(
         datasets=["squad_pairs"],
+        output_dir="retrieval/judge",
         mining={"output_scores": True},
         cross_encoder={"name_or_path": str(tiny_cross_encoder), "batch_size": 16, "max_length": 128},
     )
@@ -100,11 +111,11 @@ def test_the_cross_encoder_judge_relabels_or_drops_what_it_calls_relevant(tmp_pa
     assert sum(map(len, judged.values())) > 0  # the random judge calls some negatives relevant
 
     def rows():
-        (out,) = (tmp_path / "retrieval/original").glob("squad_pairs.tevatron-*.jsonl")
-        return {int(r["query_id"].split("-")[1]): r for r in map(json.loads, out.open())}
+        (mined,) = out.glob("squad_pairs.tevatron-*.jsonl")
+        return {int(r["query_id"].split("-")[1]): r for r in map(json.loads, mined.open())}
 
     relabelled = rows()
-    (stats_path,) = (tmp_path / "retrieval/original/stats").glob("squad_pairs.tevatron-*.jsonl.mine_stats.json")
+    (stats_path,) = (out / "stats").glob("squad_pairs.tevatron-*.jsonl.mine_stats.json")
     stats = json.loads(stats_path.read_text())
     for q, rec in relabelled.items():
         positives = {p["docid"] for p in rec["positive_passages"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,14 +56,27 @@ def release_gpu_slot() -> None:
         _SLOT = None
 
 
+# A Linux machine whose torch could see a GPU has one of these: NVIDIA's driver (CUDA) or
+# the AMD kernel driver (ROCm builds also answer through torch.cuda).
+GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd")
+
+
+def no_gpu_driver() -> bool:
+    """True on a Linux machine with no GPU driver, where ``torch.cuda`` cannot find a GPU:
+    ``auto`` then answers the CPU without importing torch (2 to 3 s per job)."""
+    return sys.platform.startswith("linux") and not any(os.path.exists(f) for f in GPU_DRIVER_FILES)
+
+
 def pick_device(setting: str = "auto") -> str:
     """``setting`` unless it is ``auto``; else ``HARDNEG_DEVICE`` if set; else a free GPU of
     this machine (see :func:`acquire_gpu_slot`; under SLURM only the job's own GPUs are
-    visible); else the CPU (also when torch is not installed)."""
+    visible); else the CPU (also when torch is not installed or no GPU driver is)."""
     if setting != "auto":
         return setting
     if os.environ.get("HARDNEG_DEVICE"):
         return os.environ["HARDNEG_DEVICE"]
+    if no_gpu_driver():
+        return "cpu"
     try:
         import torch
     except ImportError:
