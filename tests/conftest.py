@@ -177,6 +177,7 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     return counts
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     """Keep tests that share an expensive fixture on one pytest-xdist worker (``--dist
     loadgroup``, pyproject's addopts), so the fixture is built once: the users of the shared
