@@ -118,7 +118,7 @@ def check(dest: Path) -> None:
         ],
         normalize_embeddings=True,
     )
-    print(f"fetch_mpnet: {model.get_sentence_embedding_dimension()} dimensions; "
+    print(f"fetch_mpnet: {model.get_embedding_dimension()} dimensions; "
           f"cosine of a paraphrase {float(a @ b):.2f}, of an unrelated sentence {float(a @ c):.2f}")  # fmt: skip
 
 
