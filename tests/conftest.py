@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -179,22 +181,21 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
-    """Keep tests that share an expensive fixture on one pytest-xdist worker (``--dist
-    loadgroup``, pyproject's addopts), so the fixture is built once: the users of the shared
-    demo run form one group, and the users of a test file's module-scoped fixture another
-    (joined to the demo's when that file also uses the demo run)."""
+    """Keep the tests of a test file's module-scoped fixture on one pytest-xdist worker
+    (``--dist loadgroup``, pyproject's addopts), so that the fixture is built once. A file
+    that names its own group (``DEMO_FOLDER``) keeps it."""
 
     def module_fixtures(item) -> bool:
-        defs = item._fixtureinfo.name2fixturedefs.values()
-        return any(d[-1].scope == "module" for d in defs)
+        return any(d[-1].scope == "module" for d in item._fixtureinfo.name2fixturedefs.values())
 
-    with_demo = {item.module.__name__ for item in items if "demo_run" in item.fixturenames}
     for item in items:
-        name = item.module.__name__
-        if "demo_run" in item.fixturenames or (name in with_demo and module_fixtures(item)):
-            item.add_marker(pytest.mark.xdist_group("demo"))
-        elif module_fixtures(item):
-            item.add_marker(pytest.mark.xdist_group(name))
+        if item.get_closest_marker("xdist_group") is None and module_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+# the tests that run Snakemake in the shared demo run's own folder (not a dry run), which
+# one Snakemake at a time may do: they share one pytest-xdist worker
+DEMO_FOLDER = pytest.mark.xdist_group("demo_folder")
 
 
 @pytest.fixture(scope="session")
@@ -212,5 +213,19 @@ def workflow_run(tmp_path_factory, name: str, cfg: dict) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """One full demo run (all 16 datasets), shared by the tests that inspect it."""
-    return workflow_run(tmp_path_factory, "demo", demo_config())
+    """One full demo run (all 16 datasets), shared by the tests that inspect it: built once
+    per test session, by the first pytest-xdist worker that needs it, while the others wait
+    on a lock (the workers' temporary folders share a parent)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    wd, done = root / "demo", root / "demo.done"
+    with open(root / "demo.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(wd, ignore_errors=True)  # what a failed build in another worker left
+            wd.mkdir()
+            conf = write_config(wd / "demo.yaml", demo_config())
+            run_snakemake(wd, conf, "--cores", "2")
+            done.touch()
+    return wd, wd / "demo.yaml"

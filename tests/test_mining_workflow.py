@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from conftest import AFTER_MINE, demo_config, planned_jobs, run_snakemake, write_config
+from conftest import AFTER_MINE, DEMO_FOLDER, demo_config, planned_jobs, run_snakemake, write_config
 from hardneg.formats import file_tag
 from hardneg.options import MiningOptions
 from hardneg.plan import resolve_mining
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, DEMO_FOLDER]
 
 SUBSET = ["squad_pairs", "gooaq_pairs", "searchQA_top5_snippets", "hotpotqa"]
 

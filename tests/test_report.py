@@ -9,9 +9,9 @@ import re
 import pytest
 from render_report import check, chromium
 
-from conftest import run_snakemake
+from conftest import DEMO_FOLDER, run_snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, DEMO_FOLDER]
 
 PLOTS = {"scores", "negatives per query", "negative ranks", "removed", "prepare", "truncation"}
 

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,7 +42,7 @@ SchedulerType=sched/backfill
 ReturnToService=2
 MinJobAge=600
 StateSaveLocation={d}/state
-SlurmdSpoolDir={d}/spool
+SlurmdSpoolDir={spool}
 SlurmctldPidFile={d}/slurmctld.pid
 SlurmdPidFile={d}/slurmd.pid
 SlurmctldLogFile={d}/slurmctld.log
@@ -123,10 +124,12 @@ def local_slurm(d: Path):
     _ensure_installed()
     d.mkdir(parents=True, exist_ok=True)
     (d / "state").mkdir(exist_ok=True)
-    (d / "spool").mkdir(exist_ok=True)
+    # slurmstepd makes a unix socket per job step in the spool folder, and such a path
+    # holds at most 108 bytes: a pytest worker's temporary folder is too deep for it
+    spool = Path(tempfile.mkdtemp(prefix="slurmd-"))
     conf = d / "slurm.conf"
     # own ports, so that another SLURM on this machine can neither block nor answer for ours
-    conf.write_text(SLURM_CONF.format(d=d, ctld_port=_free_port(), slurmd_port=_free_port()))
+    conf.write_text(SLURM_CONF.format(d=d, spool=spool, ctld_port=_free_port(), slurmd_port=_free_port()))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     # srun inside a batch job does not see SLURM_CONF and reads the default path, so the
     # config also goes there for the test's duration. Only where no such file exists, or
@@ -168,6 +171,7 @@ def local_slurm(d: Path):
     finally:
         for pidfile in reversed(started):
             _stop(pidfile)
+        shutil.rmtree(spool, ignore_errors=True)
         system_conf.unlink(missing_ok=True)
 
 
