@@ -17,6 +17,12 @@ queries against the whole corpus. Prints the table of nDCG@10, MRR@10 and Recall
 with 95% bootstrap intervals, the paired difference of each variant from ``shipped`` in
 nDCG@10, the wall time per variant (its mine, train, export and score jobs) and the
 sweep's verdict.
+
+A variant's teacher is one more override: ``--set mpnet.model="{name_or_path: DIR,
+max_seq_length: 128}"`` mines its rows with that model (its own embed and search jobs). Every
+teacher's own nDCG@10 on the held-out queries is printed too: the teacher encodes them and
+ranks its own cached passage vectors (the ones it mined with), so a reader sees how much
+stronger it is than the student.
 """
 
 from __future__ import annotations
@@ -28,10 +34,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import yaml
 
+from hardneg.evaluate.metrics import per_query_metrics
 from hardneg.evaluate.sweep_report import verdict
 from hardneg.options import PRESETS
+from hardneg.plan import Plan
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -67,6 +77,35 @@ def seconds(wd: Path, variant: str) -> float:
     for tsv in wd.glob(f"logs/**/evaluate/{variant}/*.tsv"):
         total += float(tsv.read_text().splitlines()[1].split("\t")[0])
     return total
+
+
+def teacher_ndcg(wd: Path, cfg: dict, name: str) -> dict[str, tuple[float, float]]:
+    """{teacher: (nDCG@10 on the held-out queries, seconds of its embed, search and merge
+    jobs)}: each model that mined ranks its own cached passage vectors for the held-out
+    queries, which it encodes here."""
+    from hardneg.embed import load_model
+
+    plan = Plan.from_config(cfg)
+    held = pq.read_table(wd / "results" / "evaluate" / name / "heldout.parquet")
+    out = {}
+    for key, model in plan.models.items():
+        jobs = [wd / "logs" / "benchmarks" / stage / key for stage in ("embed", "search", "merge")]
+        secs = sum(
+            float(t.read_text().splitlines()[1].split("\t")[0])
+            for d in jobs
+            for t in d.rglob("*.tsv")
+            if name in (*t.parts, t.stem)
+        )
+        shards = sorted((wd / "results" / "embeddings" / key / name).glob("*shards/passages.*.npy"))
+        passages = np.concatenate([np.load(p) for p in shards]).astype(np.float32)
+        st = load_model(model, "fp32", "cpu")
+        q = st.encode(
+            held.column("text").to_pylist(), batch_size=32, normalize_embeddings=True, prompt=model.query_prompt or None
+        )
+        ranked = np.argsort(-(q @ passages.T), axis=1, kind="stable")[:, :100]
+        ndcg = per_query_metrics(ranked, held.column("relevant").to_pylist())["ndcg@10"].mean()
+        out[model.name_or_path] = (float(ndcg), secs)
+    return out
 
 
 def main() -> None:
@@ -114,8 +153,10 @@ def main() -> None:
     wall = time.perf_counter() - t0
     r = json.loads((wd / "evaluation" / f"{name}.json").read_text())
     print(f"\nwall time {wall:.0f} s; {r['queries']} held-out queries; {a.steps} steps per trained variant\n")
-    print("| variant | training rows | nDCG@10 | MRR@10 | Recall@100 | − shipped, nDCG@10 | wall s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    for teacher, (ndcg, secs) in teacher_ndcg(wd, yaml.safe_load(cfg.read_text()), name).items():
+        print(f"teacher {teacher}: its own nDCG@10 on the held-out queries {ndcg:.4f}; embed+search+merge {secs:.0f} s")
+    print("\n| variant | teacher | training rows | nDCG@10 | MRR@10 | Recall@100 | − shipped, nDCG@10 | wall s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for v in r["order"]:
         x = r["variants"][v]
         cells = [
@@ -129,7 +170,9 @@ def main() -> None:
             sign = 1 if f"{v} - shipped" in r["comparisons"] else -1
             m, (lo, hi) = sign * c["ndcg@10"]["mean"], sorted(sign * x for x in c["ndcg@10"]["ci95"])
             diff = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]"
-        print(f"| {v} | {x['training_rows'] or '–'} | {' | '.join(cells)} | {diff} | {seconds(wd, v):.0f} |")
+        teacher = Path(x["teacher"]).name if x["teacher"] else "–"
+        row = [v, teacher, str(x["training_rows"] or "–"), *cells, diff, f"{seconds(wd, v):.0f}"]
+        print("| " + " | ".join(row) + " |")
     if r.get("sweep"):
         print("\n" + verdict(r["sweep"]))
 

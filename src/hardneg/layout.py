@@ -16,10 +16,16 @@ from .formats import file_tag
 from .options import CrossEncoderOptions, EmbedOptions, ModelOptions
 
 
+def model_slug(name_or_path: str) -> str:
+    """A model's last path part, in plain characters (``pkg:gt_x`` gives ``gt_x``)."""
+    return re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", name_or_path)
+
+
 def cache_key(name_or_path: str, settings: dict) -> str:
     """A readable, stable folder name: the model's last path part and a hash of ``settings``."""
-    slug = re.sub(r"^.*[/:]|[^A-Za-z0-9_.-]+", "", name_or_path)
-    return slug + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return (
+        model_slug(name_or_path) + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    )
 
 
 def cache_settings(*blocks) -> dict:
@@ -47,31 +53,33 @@ def cross_encoder_cache_key(ce: CrossEncoderOptions) -> str:
 
 
 def benchmark_patterns(plan, out_key: str) -> dict:
-    """{stage: path pattern} with the run's cache keys filled in; ``out_key`` keeps runs
-    into different output folders apart."""
-    emb, search, ce = plan.embed_key, plan.search.cache_key, plan.ce_key
+    """{stage: path pattern} with the run's cache keys filled in, but the embedding's
+    (``{model}``: ``model:``'s or a teacher's); ``out_key`` keeps runs into different output
+    folders apart."""
+    search, ce = plan.search.cache_key, plan.ce_key
     return {
         "prepare": "logs/benchmarks/prepare/{dataset}.tsv",
-        "embed": f"logs/benchmarks/embed/{emb}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
-        "search": f"logs/benchmarks/search/{emb}/{search}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
-        "merge": f"logs/benchmarks/merge/{emb}/{search}/{{dataset}}.tsv",
-        "rescore": f"logs/benchmarks/rescore/{ce}/{{dataset}}.tsv",
+        "embed": "logs/benchmarks/embed/{model}/{dataset}/{n}shards/{shard}.tsv",
+        "search": f"logs/benchmarks/search/{{model}}/{search}/{{dataset}}/{{n}}shards/{{shard}}.tsv",
+        "merge": f"logs/benchmarks/merge/{{model}}/{search}/{{dataset}}.tsv",
+        "rescore": f"logs/benchmarks/rescore/{{model}}/{ce}/{{dataset}}.tsv",
         "mine": f"logs/benchmarks/mine/{out_key}/{{dataset}}.{{ext}}.tsv",
     }
 
 
 def benchmark_files(plan, patterns: dict, dataset: str) -> dict:
-    """{stage: [benchmark files]} of one dataset's jobs, in pipeline order."""
-    n = plan.datasets[dataset].shards
-    shards = [{"dataset": dataset, "n": n, "shard": s} for s in range(n)]
+    """{stage: [benchmark files]} of one dataset's jobs (those of the mined file, by
+    ``model:``), in pipeline order."""
+    n, model = plan.datasets[dataset].shards, plan.embed_key
+    shards = [{"dataset": dataset, "n": n, "shard": s, "model": model} for s in range(n)]
     out = {
         "prepare": [patterns["prepare"].format(dataset=dataset)],
         "embed": [patterns["embed"].format(**w) for w in shards],
         "search": [patterns["search"].format(**w) for w in shards],
-        "merge": [patterns["merge"].format(dataset=dataset)],
+        "merge": [patterns["merge"].format(dataset=dataset, model=model)],
     }
     if plan.cross_encoder.name_or_path:
-        out["rescore"] = [patterns["rescore"].format(dataset=dataset)]
+        out["rescore"] = [patterns["rescore"].format(dataset=dataset, model=model)]
     ext = file_tag(plan.mining[dataset])
     out["mine"] = [patterns["mine"].format(dataset=dataset, ext=ext)]
     return out

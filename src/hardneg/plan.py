@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import jobs, stages
 from .columns import check_table_keys, is_glob, table_columns
-from .evaluate.variants import evaluation_variants
+from .evaluate.variants import evaluation_variants, variant_teachers
 from .formats import FORMATS
 from .io import InputError
 from .layout import cross_encoder_cache_key, embed_cache_key, export_key
@@ -75,7 +75,8 @@ def check_top_level(config: dict) -> None:
 class Plan:
     """The checked config. ``datasets``, ``mining``, ``sources`` and ``variants`` are keyed
     by dataset name; ``variants[name]`` maps each evaluation variant to the options its
-    training rows are mined with (``base``, which is not trained: None)."""
+    training rows are mined with (``base``, which is not trained: None). ``teachers`` maps
+    the variants that name their own teacher to its model options (the others: ``model``)."""
 
     workflow: WorkflowOptions
     model: ModelOptions
@@ -88,6 +89,7 @@ class Plan:
     mining: dict
     sources: dict
     variants: dict
+    teachers: dict
 
     @classmethod
     def from_config(cls, config: dict) -> Plan:
@@ -112,7 +114,16 @@ class Plan:
         variants = {
             name: evaluation_variants(blocks["evaluate"], m, blocks["search"].topk) for name, m in mining.items()
         }
-        plan = cls(workflow=workflow, datasets=datasets, mining=mining, sources=sources, variants=variants, **blocks)
+        teachers = variant_teachers(blocks["evaluate"], blocks["model"])
+        plan = cls(
+            workflow=workflow,
+            datasets=datasets,
+            mining=mining,
+            sources=sources,
+            variants=variants,
+            teachers=teachers,
+            **blocks,
+        )
         plan.check()
         return plan
 
@@ -154,6 +165,13 @@ class Plan:
         models = [("model.name_or_path", self.model.name_or_path, self.model.revision)]
         if self.cross_encoder.name_or_path:
             models.append(("cross_encoder.name_or_path", self.cross_encoder.name_or_path, ""))
+        if self.evaluate.datasets:  # the evaluation's models: only when it is planned
+            if self.evaluate.student:
+                models.append(("evaluate.student", self.evaluate.student, ""))
+            for variant, m in self.teachers.items():
+                named = variant in (self.evaluate.variants or {})
+                key = f"evaluate.variants.{variant}.model" if named else f"evaluate.sweep.model of variant {variant}"
+                models.append((key, m.name_or_path, m.revision))
         for key, name, revision in models:
             problem = model_problem(name, revision=revision, key=key)
             if problem:
@@ -219,6 +237,41 @@ class Plan:
         return embed_cache_key(self.model, self.embed)
 
     @property
+    def student(self) -> ModelOptions:
+        """The model the evaluate stage fine-tunes and scores: ``model:`` itself unless
+        ``evaluate.student`` names another, which is loaded as ``model:`` is, without its prompts."""
+        name = self.evaluate.student
+        if not name or name == self.model.name_or_path:
+            return self.model
+        return ModelOptions(name_or_path=name, batch_size=self.model.batch_size, backend=self.model.backend)
+
+    def teacher(self, variant: str | None = None) -> ModelOptions:
+        """The model whose candidates a variant's rows are mined from (no variant: the mine job's)."""
+        return self.teachers.get(variant, self.model)
+
+    def embed_key_of(self, variant: str | None = None) -> str:
+        return embed_cache_key(self.teacher(variant), self.embed)
+
+    @property
+    def models(self) -> dict[str, ModelOptions]:
+        """{embedding cache key: model} of every model that embeds: ``model:`` and the teachers."""
+        out = {self.embed_key: self.model}
+        for m in self.teachers.values():
+            out.setdefault(embed_cache_key(m, self.embed), m)
+        return out
+
+    @property
+    def exports(self) -> dict[str, ModelOptions]:
+        """{export folder: model} of every model a job runs exported (backend not torch):
+        those that embed, and the student (the base variant's scores)."""
+        every = [*self.models.values(), *([self.student] if self.evaluate.datasets else [])]
+        return {export_key(m): m for m in every if m.backend != "torch"}
+
+    def graph(self, model: ModelOptions) -> str | list:
+        """The exported graph (its folder) that the jobs of ``model`` run; none for torch."""
+        return [] if model.backend == "torch" else f"{self.workflow.results}/exported/{export_key(model)}"
+
+    @property
     def export_key(self) -> str:
         """The folder of the model's exported graph (``model.backend: openvino``)."""
         return export_key(self.model)
@@ -244,7 +297,7 @@ class Plan:
         the training batch, or the encoding batch for scoring, at evaluate's token limit."""
         ev = self.evaluate
         batch = ev.batch_size if stage == "train" else self.model.batch_size
-        size = model_size_mb(self.model.name_or_path)
+        size = model_size_mb(self.student.name_or_path)
         return eval_mem_mb(stage, batch=batch, tokens=ev.max_seq_length, model_mb=size)
 
     def variant_names(self) -> list[str]:

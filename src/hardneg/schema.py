@@ -14,6 +14,13 @@ def describe(error) -> list[str]:
     """One line per problem of a ``jsonschema`` ValidationError (an object with two unknown
     keys has two)."""
     path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "oneOf":  # e.g. a name or a mapping: the problems of the form given
+        branches: dict = {}
+        for e in error.context:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+        given = [es for es in branches.values() if all(e.validator != "type" for e in es)]
+        if len(given) == 1:
+            return [line for e in given[0] for line in describe(e)]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in known]

@@ -28,14 +28,14 @@ EVAL_OUT = EVALUATE.output_dir
 VARIANT_NAMES = PLAN.variant_names()
 JUDGED = bool(PLAN.cross_encoder.name_or_path)
 
-# cache folders, keyed by what changes their contents: mining never re-embeds or searches
+# cache folders, keyed by what changes their contents: mining never re-embeds or searches.
+# {model}: the embedding cache key of model: (EMBED_KEY) or of a variant's teacher
 EMBED_KEY = PLAN.embed_key
-EMB_DIR = f"{RESULTS}/embeddings/{EMBED_KEY}/{{dataset}}/{{n}}shards"
-# the model's graph, exported once where model.backend is not torch
-EXPORTED = PLAN.model.backend != "torch"
-EXPORT_DIR = f"{RESULTS}/exported/{PLAN.export_key}"
+EMB_DIR = f"{RESULTS}/embeddings/{{model}}/{{dataset}}/{{n}}shards"
+# a model's graph, exported once where its backend is not torch
+EXPORT_DIR = f"{RESULTS}/exported/{{export}}"
 SEARCH_KEY = PLAN.search.cache_key
-SEARCH_DIR = f"{RESULTS}/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}"
+SEARCH_DIR = f"{RESULTS}/search/{{model}}/{SEARCH_KEY}/{{dataset}}"
 PREP_DIR = f"{RESULTS}/prepared/{{dataset}}"
 CE_KEY = PLAN.ce_key
 RESCORE_DIR = f"{SEARCH_DIR}/{CE_KEY}"
@@ -54,6 +54,8 @@ wildcard_constraints:
     split=r"[^/]+",
     ext=r"([a-z-]+-[0-9a-f]{8}\.)?(jsonl|parquet)",
     variant="|".join(re.escape(v) for v in VARIANT_NAMES),
+    model="|".join(re.escape(k) for k in PLAN.models),
+    export="|".join(re.escape(k) for k in PLAN.exports),
 
 
 def job(stage, **context):
@@ -79,23 +81,28 @@ def raw_input(wildcards):
     return f"resources/raw/{src.kind}/{wildcards.dataset}/{src.filename}"
 
 
-def shard_files(dataset, pattern):
-    n = DATASETS[dataset].shards
-    return expand(pattern, dataset=dataset, n=n, shard=range(n))
+def key_of(wc):
+    """The embedding cache key of a job: its own, or model:'s (the mine job's)."""
+    return wc.get("model", EMBED_KEY)
+
+
+def shard_files(wc, pattern):
+    n = DATASETS[wc.dataset].shards
+    return expand(pattern, dataset=wc.dataset, n=n, shard=range(n), model=key_of(wc))
 
 
 def embedding_files(side, ext="npy"):
-    return lambda wc: shard_files(wc.dataset, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
+    return lambda wc: shard_files(wc, f"{EMB_DIR}/{side}.{{shard}}.{ext}")
 
 
 def search_files(kind):
-    pattern = f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy"
-    return lambda wc: shard_files(wc.dataset, pattern)
+    return lambda wc: shard_files(wc, f"{SEARCH_DIR}/{{n}}shards/{kind}.{{shard}}.npy")
 
 
 def scored_candidates(kind, ext="parquet"):
     """The candidate tables mining reads: the merge's, or the cross-encoder's when set."""
-    return f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.{ext}"
+    pattern = f"{RESCORE_DIR if JUDGED else SEARCH_DIR}/{kind}.{ext}"
+    return lambda wc: pattern.format(model=key_of(wc), dataset=wc.dataset)
 
 
 def mining_input(name, files):
@@ -145,11 +152,13 @@ def score_inputs(wildcards):
         "heldout": f"{HOLDOUT_DIR}/heldout.parquet".format(dataset=ds),
         "passages": f"{PREP_DIR}/passages.parquet".format(dataset=ds),
     }
-    trained = f"{EVAL_DIR}/{variant}".format(dataset=ds)
+    trained = f"{EVAL_DIR}/{variant}".format(dataset=ds, model=wildcards.model)
     if variant != "base":
         out["model"] = f"{trained}/model"
-    if EXPORTED:
-        out["exported"] = EXPORT_DIR if variant == "base" else f"{trained}/exported"
+    if PLAN.student.backend != "torch":
+        out["exported"] = (
+            PLAN.graph(PLAN.student) if variant == "base" else f"{trained}/exported"
+        )
     return out
 
 
@@ -159,7 +168,10 @@ def variant_files(name, trained_only=False):
     def _files(wildcards):
         ds = wildcards.dataset
         names = [v for v in PLAN.variants[ds] if not (trained_only and v == "base")]
-        return [f"{EVAL_DIR}/{v}/{name}".format(dataset=ds) for v in names]
+        return [
+            f"{EVAL_DIR}/{v}/{name}".format(dataset=ds, model=PLAN.embed_key_of(v))
+            for v in names
+        ]
 
     return _files
 

@@ -1,7 +1,8 @@
 # One job per shard embeds that shard of the queries and of the passages. The output
-# folder is keyed by the model settings only (EMBED_KEY), so it is a cache that mining
-# or search settings never invalidate. With model.backend other than torch, the model is
-# first exported once, in its own CPU job, and the embed jobs on the CPU run that graph.
+# folder is keyed by the model settings only ({model}: model:'s or a variant's teacher's
+# cache key), so it is a cache that mining or search settings never invalidate. With a
+# backend other than torch, a model is first exported once, in its own CPU job
+# ({export}), and the embed jobs on the CPU run that graph.
 
 
 rule export:
@@ -28,13 +29,13 @@ rule embed:
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
         twins=rules.prepare.output.twins,
-        exported=EXPORT_DIR if EXPORTED else [],
+        exported=lambda wc: PLAN.graph(PLAN.models[wc.model]),
     output:
         queries=f"{EMB_DIR}/queries.{{shard}}.npy",
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",
         stats=f"{EMB_DIR}/stats.{{shard}}.json",
     log:
-        f"logs/embed/{EMBED_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
+        "logs/embed/{model}/{dataset}/{n}shards/{shard}.log",
     benchmark:
         BENCH["embed"]
     conda:

@@ -16,7 +16,7 @@ rule rescore:
         given_scores=f"{RESCORE_DIR}/given_negative_scores.parquet",
         stats=f"{RESCORE_DIR}/candidates.stats.json",
     log:
-        f"logs/rescore/{CE_KEY}/{{dataset}}.log",
+        f"logs/rescore/{{model}}/{CE_KEY}/{{dataset}}.log",
     benchmark:
         BENCH["rescore"]
     conda:

@@ -16,7 +16,7 @@ rule search:
         ids=f"{SEARCH_DIR}/{{n}}shards/ids.{{shard}}.npy",
         scores=f"{SEARCH_DIR}/{{n}}shards/scores.{{shard}}.npy",
     log:
-        f"logs/search/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
+        f"logs/search/{{model}}/{SEARCH_KEY}/{{dataset}}/{{n}}shards/{{shard}}.log",
     benchmark:
         BENCH["search"]
     conda:
@@ -56,7 +56,7 @@ rule merge:
         # the two tables' row counts and checksums, checked by every reader
         stats=f"{SEARCH_DIR}/candidates.stats.json",
     log:
-        f"logs/merge/{EMBED_KEY}/{SEARCH_KEY}/{{dataset}}.log",
+        f"logs/merge/{{model}}/{SEARCH_KEY}/{{dataset}}.log",
     benchmark:
         BENCH["merge"]
     conda:

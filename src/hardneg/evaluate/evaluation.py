@@ -57,6 +57,7 @@ def summarize(inputs, job: EvaluationJob) -> dict:
                 for k, a in values[v].items()
             },
             "mining": job.mining.get(v),
+            "teacher": job.teachers.get(v),
             "training_rows": ms["queries_written"] if ms else None,
             "training": train.get(v),
         }
@@ -69,6 +70,7 @@ def summarize(inputs, job: EvaluationJob) -> dict:
     result = {
         "dataset": job.dataset,
         "main_metric": MAIN_METRIC,
+        "student": job.student,
         "held_out": held,
         "queries": len(ids),
         "warnings": held.get("warnings", []),  # holdout's: the held-out set is what they judge
@@ -118,7 +120,10 @@ def page(result: dict) -> str:
         r = result["variants"][v]
         cells = "".join(f"<td>{interval_cell(r['metrics'][k])}</td>" for k in METRICS)
         steps = r["training"]["steps"] if r["training"] else "–"
-        rows.append(f"<tr><td>{esc(v)}</td>{cells}<td>{r['training_rows'] or '–'}</td><td>{steps}</td></tr>")
+        teacher = esc(r.get("teacher") or "–")
+        rows.append(
+            f"<tr><td>{esc(v)}</td><td>{teacher}</td>{cells}<td>{r['training_rows'] or '–'}</td><td>{steps}</td></tr>"
+        )
     comp = []
     for name, c in result["comparisons"].items():
         m = c[MAIN_METRIC]
@@ -134,9 +139,11 @@ def page(result: dict) -> str:
         f"<h2>Evaluation: {esc(result['dataset'])}</h2>\n"
         f"<p>{result['queries']} held-out queries ({esc(str(held['source']))}), scored against all "
         f"passages of the corpus; {held['training_rows_excluded']} training rows with a held-out query's text "
-        "were left out of every variant.</p>\n"
+        f"were left out of every variant. Each variant fine-tunes {esc(result['student'])} on rows its "
+        "teacher mined.</p>\n"
         + "".join(f"<p class='warning'><b>Warning:</b> {esc(w)}.</p>\n" for w in result.get("warnings", []))
-        + f"<table id='metrics'><thead><tr><th>variant</th>{head}<th>training rows</th><th>steps</th></tr></thead>"
+        + f"<table id='metrics'><thead><tr><th>variant</th><th>teacher</th>{head}"
+        "<th>training rows</th><th>steps</th></tr></thead>"
         "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n"
         f"<h3>Paired differences in {MAIN_METRIC}</h3>\n"
         "<table id='comparisons'><thead><tr><th>difference</th><th>mean</th><th>95% CI</th>"

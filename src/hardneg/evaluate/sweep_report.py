@@ -13,7 +13,7 @@ import numpy as np
 
 from ..options import PRESETS
 from .metrics import MAIN_METRIC, compare
-from .variants import SWEEP_PREFIX, TRAINING_KEYS
+from .variants import SWEEP_PREFIX, TEACHER_KEY, TRAINING_KEYS
 
 REFERENCES = ("shipped", "seed")  # the variants a best variant's lead is measured against
 
@@ -47,8 +47,10 @@ def sweep_section(result: dict, values: dict, job) -> dict | None:
 
 
 def _value(variant: dict, key: str):
-    """A swept option's value in a variant's results: its mining options, or (a training
-    option) what its training job records."""
+    """A swept option's value in a variant's results: its mining options, (a training
+    option) what its training job records, or its teacher."""
+    if key == TEACHER_KEY:
+        return variant["teacher"]
     return variant["training"][key] if key in TRAINING_KEYS else variant["mining"][key]
 
 

@@ -5,9 +5,14 @@ mined with.
 A sweep may also vary ``negatives_per_row``, the one training option that is about the
 negatives (:data:`TRAINING_KEYS`); the others hold for every variant.
 
-A swept variant is named after its values (``sweep.range_max-10.sampling_strategy-top``),
-so changing one value of an axis renames, and re-runs, only the variants that hold it.
-The count per dataset is capped by ``evaluate.max_variants`` at planning.
+A variant may also name its teacher (``model:``, a sweep may vary it too): the model whose
+embed and search jobs give the candidates its rows are mined from, while the student
+(``evaluate.student``) is the one fine-tuned (:func:`variant_teachers`).
+
+A swept variant is named after its values (``sweep.range_max-10.sampling_strategy-top``; a
+teacher by its folder's name), so changing one value of an axis renames, and re-runs, only
+the variants that hold it. The count per dataset is capped by ``evaluate.max_variants`` at
+planning.
 
 Imported while the DAG is built, so it imports nothing heavy.
 """
@@ -19,13 +24,16 @@ import re
 from dataclasses import asdict, fields, replace
 
 from ..formats import FORMATS
+from ..layout import model_slug
 from ..options import (
     BUILTIN_VARIANTS,
     PRESETS,
     ConfigError,
     EvaluateOptions,
     MiningOptions,
+    ModelOptions,
     check_mining,
+    from_config,
     unknown_key,
 )
 
@@ -46,9 +54,11 @@ TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "
 MINING_TYPES = {f.name: f.type for f in fields(MiningOptions)}
 # the training options a variant may set (the rest of evaluate: holds for every variant)
 TRAINING_KEYS = ("negatives_per_row",)
+# a variant's teacher: a named variant's key, and a sweep axis (hardneg.options.TEACHER_DOC)
+TEACHER_KEY = "model"
 # what a sweep may vary: every mining option but the output's shape (training rows have their
-# own), and the training options a variant may set
-SWEEPABLE = [k for k in MINING_TYPES if not k.startswith("output_")] + list(TRAINING_KEYS)
+# own), the training options a variant may set, and the teacher
+SWEEPABLE = [k for k in MINING_TYPES if not k.startswith("output_")] + list(TRAINING_KEYS) + [TEACHER_KEY]
 KEY_TYPES = {**MINING_TYPES, **{f.name: f.type for f in fields(EvaluateOptions) if f.name in TRAINING_KEYS}}
 
 
@@ -82,10 +92,15 @@ def sweep_variants(sweep: dict | None) -> dict[str, dict]:
         if not isinstance(values, (list, tuple)) or not values:
             raise ConfigError(f"{where}: give a non-empty list of values, e.g. [10, 30, 100]")
         for v in values:
+            if key == TEACHER_KEY:
+                continue  # checked by variant_teachers
             _check_type(v, key, where)
             if key in TRAINING_KEYS and v < 1:
                 raise ConfigError(f"{where}: {v} is below 1 (the in_batch variant is the one with no mined negatives)")
-        names = [_value_name(v, where) for v in values]
+        if key == TEACHER_KEY:
+            names = [model_slug(_teacher_spec(v, where)["name_or_path"].rstrip("/")) for v in values]
+        else:
+            names = [_value_name(v, where) for v in values]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}: a value is given twice ({', '.join(names)})")
         axes.append([(key, v, n) for v, n in zip(values, names, strict=True)])
@@ -123,7 +138,7 @@ def evaluation_variants(evaluate: EvaluateOptions, shipped: MiningOptions, topk:
             )
         out[name] = _mined_with(overrides, shipped, topk, where)
     for name, values in swept.items():
-        mining = {k: v for k, v in values.items() if k not in TRAINING_KEYS}
+        mining = {k: v for k, v in values.items() if k not in (*TRAINING_KEYS, TEACHER_KEY)}
         out[name] = _mined_with(mining, shipped, topk, f"evaluate.sweep ({name})")
     return out
 
@@ -139,8 +154,41 @@ def variant_negatives(evaluate: EvaluateOptions) -> dict[str, int]:
     return out
 
 
+def _teacher_spec(spec, where: str) -> dict:
+    """A teacher as ``model:`` keys: a name or path is its ``name_or_path``."""
+    if isinstance(spec, str) and spec:
+        return {"name_or_path": spec}
+    if isinstance(spec, dict) and isinstance(spec.get("name_or_path"), str) and spec["name_or_path"]:
+        return dict(spec)
+    raise ConfigError(
+        f"{where}: {spec!r} is not a model; give a hub id, folder or pkg:MODULE, or model: keys with name_or_path"
+    )
+
+
+def teacher_options(spec, model: ModelOptions, where: str) -> ModelOptions:
+    """The options of a variant's teacher ``spec``: its own keys, ``model:``'s batch size
+    and backend unless it gives them, the defaults for the rest (prompts and sequence limit
+    belong to a model, so none is inherited)."""
+    keys = {"batch_size": model.batch_size, "backend": model.backend, **_teacher_spec(spec, where)}
+    return from_config(ModelOptions, keys, where)
+
+
+def variant_teachers(evaluate: EvaluateOptions, model: ModelOptions) -> dict[str, ModelOptions]:
+    """{variant: its teacher} of the variants that name one (``model:``, named or swept);
+    the others are mined by ``model:``. Dataset-independent."""
+    out = {}
+    for name, overrides in (evaluate.variants or {}).items():
+        if isinstance(overrides, dict) and overrides.get(TEACHER_KEY) is not None:
+            out[name] = teacher_options(overrides[TEACHER_KEY], model, f"evaluate.variants.{name}.{TEACHER_KEY}")
+    for name, values in sweep_variants(evaluate.sweep).items():
+        if TEACHER_KEY in values:
+            out[name] = teacher_options(values[TEACHER_KEY], model, f"evaluate.sweep.{TEACHER_KEY} ({name})")
+    return out
+
+
 def _mined_with(overrides: dict | None, shipped: MiningOptions, topk: int, where: str) -> MiningOptions:
     o = dict(overrides or {})
+    o.pop(TEACHER_KEY, None)  # the teacher: variant_teachers
     preset = o.pop("preset", None)
     if preset is not None and preset not in PRESETS:
         raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {', '.join(PRESETS)})")

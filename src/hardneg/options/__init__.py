@@ -20,7 +20,7 @@ from .blocks import (
     SearchOptions,
     WorkflowOptions,
 )
-from .evaluate import BUILTIN_VARIANTS, EvaluateOptions
+from .evaluate import BUILTIN_VARIANTS, TEACHER_DOC, EvaluateOptions
 from .fields import ConfigError, defaults, did_you_mean, from_config, option, required, unknown_key
 from .mining import PRESETS, SEED, MiningOptions, check_mining
 
@@ -44,6 +44,7 @@ __all__ = [
     "PLOTS",
     "PRESETS",
     "SEED",
+    "TEACHER_DOC",
     "ConfigError",
     "CrossEncoderOptions",
     "DatasetOptions",

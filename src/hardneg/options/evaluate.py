@@ -39,17 +39,27 @@ class EvaluateOptions:
     max_holdout: int = option(
         1000, "at most this many held-out queries (the lowest text hashes)", reruns=("holdout",), schema={"minimum": 1}
     )
+    student: str | None = option(
+        None,
+        "the model fine-tuned and scored (hub id, folder or `pkg:MODULE`); none: `model.name_or_path`. It is "
+        "loaded with `model:`'s batch size and backend, and no prompts unless it is that model",
+        reruns=("train", "score", "eval_export", "evaluation"),
+        nullable=True,
+        schema={"minLength": 1},
+    )
     variants: dict | None = option(
         None,
-        "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over)",
+        "`{name: mining overrides}` trained beside `base`, `in_batch` and `shipped` (a `preset:` starts over; "
+        "a `model:` is the variant's teacher)",
         reruns=("evaluation",),
-        schema={"additionalProperties": {"$ref": "#/$defs/mining"}},
+        schema={"additionalProperties": {"$ref": "#/$defs/variant"}},
     )
     sweep: dict | None = option(
         None,
-        "`{option: [values]}` over mining options and `negatives_per_row`: a grid of variants beside the named "
-        "ones, each the dataset's own setting with one value per option, named after its values "
-        "(`sweep.range_max-10.sampling_strategy-top`)",
+        "`{option: [values]}` over mining options, `negatives_per_row` and `model` (teachers, as in a "
+        "variant): a grid of variants beside the named ones, each the dataset's own setting with one value per "
+        "option, named after its values (`sweep.range_max-10.sampling_strategy-top`; a teacher by its "
+        "folder's name)",
         reruns=("evaluation",),
         schema={"additionalProperties": {"type": "array", "minItems": 1}},
     )
@@ -91,6 +101,13 @@ class EvaluateOptions:
         schema={"minimum": 100},
     )
 
+
+# a variant's `model:` key (evaluate.variants.NAME.model, and the values of evaluate.sweep.model)
+TEACHER_DOC = (
+    "the teacher that mines the variant's training rows, through its own embed and search jobs (its own "
+    "cache folder): a hub id, folder or `pkg:MODULE`, or `model:` keys with `name_or_path`; `batch_size` and "
+    "`backend` default to `model:`'s, the rest to their defaults. None: `model:` mines"
+)
 
 # the variants every evaluation has: the model as it is, in-batch negatives only, and the
 # dataset's own mining setting (the one its file in output_dir was mined with)

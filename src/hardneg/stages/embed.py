@@ -18,14 +18,16 @@ class EmbedJob:
     threads: int = runtime("torch threads of the job")
 
 
-def build(plan, dataset, n, shard, **_) -> EmbedJob:
+def build(plan, dataset, n, shard, model=None, **_) -> EmbedJob:
+    """``model``: the cache key of the model that embeds (``model:``'s, or a teacher's)."""
+    m = plan.models[model or plan.embed_key]
     return EmbedJob(
         dataset=dataset,
-        model=plan.model,
+        model=m,
         embed=plan.embed,
         shard=int(shard),
         n_shards=int(n),
-        share_twins=plan.share_twins,
+        share_twins=m.share_twins,
         threads=plan.embed.threads,
     )
 

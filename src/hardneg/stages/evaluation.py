@@ -14,6 +14,8 @@ class EvaluationJob:
     dataset: str
     variants: tuple  # names, in the order of inputs.per_query
     mining: dict  # {variant: its mining options (dict) or None}
+    teachers: dict  # {variant: the model its rows were mined with, or None (base, in_batch)}
+    student: str  # the model fine-tuned and scored
     evaluate: EvaluateOptions  # bootstrap and seed
 
 
@@ -23,6 +25,8 @@ def build(plan, dataset, **_) -> EvaluationJob:
         dataset=dataset,
         variants=tuple(vs),
         mining={v: (asdict(o) if o is not None else None) for v, o in vs.items()},
+        teachers={v: None if v in ("base", "in_batch") else plan.teacher(v).name_or_path for v in vs},
+        student=plan.student.name_or_path,
         evaluate=plan.evaluate,
     )
 

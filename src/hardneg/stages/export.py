@@ -16,9 +16,12 @@ class ExportJob:
     threads: int = runtime("torch threads of the job")
 
 
-def build(plan, variant="", **_) -> ExportJob:
-    """Also the job of ``eval_export`` (``use rule export as eval_export``): a variant's."""
-    return ExportJob(model=plan.model, variant=variant, threads=plan.embed.threads)
+def build(plan, export=None, variant="", **_) -> ExportJob:
+    """``export``: the folder of the model exported (``model:``, a teacher or the student).
+    Also the job of ``eval_export`` (``use rule export as eval_export``): a trained variant,
+    the student fine-tuned."""
+    model = plan.student if variant else plan.exports[export] if export else plan.model
+    return ExportJob(model=model, variant=variant, threads=plan.embed.threads)
 
 
 def run(inputs, outputs, job: ExportJob, logger=None) -> dict:

@@ -14,8 +14,10 @@ class MergeJob:
     share_twins: bool
 
 
-def build(plan, dataset, **_) -> MergeJob:
-    return MergeJob(dataset=dataset, search=plan.search, share_twins=plan.share_twins)
+def build(plan, dataset, model=None, **_) -> MergeJob:
+    """``model``: the cache key of the vectors searched (``model:``'s, or a teacher's)."""
+    twins = plan.models[model or plan.embed_key].share_twins
+    return MergeJob(dataset=dataset, search=plan.search, share_twins=twins)
 
 
 def run(inputs, outputs, job: MergeJob, logger=None) -> None:

@@ -11,7 +11,7 @@ from ..options import EvaluateOptions, ModelOptions, SearchOptions
 class ScoreJob:
     dataset: str
     variant: str
-    model: ModelOptions  # base: this model; a trained variant: its folder (inputs.model)
+    model: ModelOptions  # the student; base: this model, a trained variant: its folder (inputs.model)
     evaluate: EvaluateOptions
     search: SearchOptions  # device and overfetch of the exact search
     block_rows: int  # rows per encode call
@@ -22,7 +22,7 @@ def build(plan, dataset, variant, **_) -> ScoreJob:
     return ScoreJob(
         dataset=dataset,
         variant=variant,
-        model=plan.model,
+        model=plan.student,
         evaluate=plan.evaluate,
         search=plan.search,
         block_rows=plan.embed.block_rows,

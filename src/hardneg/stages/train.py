@@ -11,7 +11,7 @@ from ..options import EvaluateOptions, ModelOptions
 class TrainJob:
     dataset: str
     variant: str
-    model: ModelOptions
+    model: ModelOptions  # the student
     evaluate: EvaluateOptions
     negatives: int  # mined negatives per row (0 for in_batch)
     threads: int = runtime("torch threads of the job")
@@ -21,7 +21,7 @@ def build(plan, dataset, variant, **_) -> TrainJob:
     return TrainJob(
         dataset=dataset,
         variant=variant,
-        model=plan.model,
+        model=plan.student,
         evaluate=plan.evaluate,
         negatives=variant_negatives(plan.evaluate)[variant],
         threads=plan.embed.threads,
