@@ -71,12 +71,20 @@ def whole(hardneg, data) -> Path:
     return data.parent / "whole"
 
 
+def as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's signal as a shell leaves it to a command it starts
+    (default action, not blocked). A test worker's process may have inherited another state
+    from a library loaded by an earlier test, and the child would inherit it in turn."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.workflow
 def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, data, whole):
     out = data.parent / "interrupted"
     cmd = command(hardneg, data, out)
     proc = subprocess.Popen(cmd, cwd=data.parent, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)  # fmt: skip
+                            text=True, start_new_session=True, preexec_fn=as_from_a_terminal)  # fmt: skip
     deadline = time.monotonic() + 600
     while not list(out.glob("results/embeddings/*/*/*/.passages.*.npy.blocks")):
         assert proc.poll() is None and time.monotonic() < deadline, "embed never started"
@@ -84,7 +92,9 @@ def test_ctrl_c_in_embed_then_the_same_command_gives_the_same_bytes(hardneg, dat
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
     said, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 130, said
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    state = f"this worker's SIGINT: {signal.getsignal(signal.SIGINT)}, blocked: {blocked}"
+    assert proc.returncode == 130, f"{state}\n{said}"
     assert "interrupted" in said and "Traceback" not in said, said
     assert "Traceback" not in (out / "hardneg.log").read_text()
     assert not list(out.glob("mined/*.parquet"))

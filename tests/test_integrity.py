@@ -67,16 +67,22 @@ def test_stats_written_before_fingerprints_are_read_with_a_warning(tmp_path):
     write_json(old, {"queries": {"rows": 6}})
     import logging
 
-    # a handler of its own: what other tests in this process did to logging does not matter
+    # a logger and handler of its own, at its own level, with logging.disable() lifted:
+    # what other tests (and the libraries they load) in this process did to logging does not matter
     logger, seen = logging.getLogger("test_integrity.old_stats"), []
     handler = logging.Handler()
     handler.emit = lambda record: seen.append(record.getMessage())
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    disabled = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
     try:
         verify([q, p], [old], dataset="d", logger=logger)
     finally:
         logger.removeHandler(handler)
-    assert any("not verified" in m for m in seen), seen
+        logging.disable(disabled)
+    assert any("not verified" in m for m in seen), (seen, disabled, logging.getLogger().level)
 
 
 # ------------------------------------------------------------------ through the workflow
