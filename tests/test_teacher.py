@@ -214,3 +214,12 @@ def test_changing_the_student_re_runs_training_and_scoring_only(teacher_run, tea
         "report": 1,
         "all": 1,
     }
+
+
+@pytest.mark.workflow
+def test_snakemake_n_names_the_variant_whose_teacher_cannot_be_loaded(tmp_path):
+    cfg = teacher_config(STUDENT, variants={"strong": {"model": str(tmp_path / "no-such-model")}})
+    proc = run_snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "-n", check=False)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in said, said
+    assert f"invalid config: evaluate.variants.strong.model ({tmp_path / 'no-such-model'}): no such folder" in said
