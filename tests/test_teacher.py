@@ -172,8 +172,14 @@ def test_a_variant_mines_with_its_teacher_and_trains_the_student(teacher_run, te
         "shipped": STUDENT,
         "teacher": str(teacher),
     }
+    assert {v: r["teacher_max_seq_length"] for v, r in result["variants"].items()} == {
+        "base": None,
+        "in_batch": None,
+        "shipped": 64,
+        "teacher": 64,
+    }
     page = (wd / "evaluation" / "docstrings.html").read_text()
-    assert f"<td>teacher</td><td>{teacher}</td>" in page
+    assert f"<td>teacher</td><td>{teacher} (64 tokens)</td>" in page
 
 
 @pytest.mark.workflow

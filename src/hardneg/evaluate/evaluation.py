@@ -58,6 +58,7 @@ def summarize(inputs, job: EvaluationJob) -> dict:
             },
             "mining": job.mining.get(v),
             "teacher": job.teachers.get(v),
+            "teacher_max_seq_length": job.teacher_tokens.get(v),
             "training_rows": ms["queries_written"] if ms else None,
             "training": train.get(v),
         }
@@ -120,7 +121,8 @@ def page(result: dict) -> str:
         r = result["variants"][v]
         cells = "".join(f"<td>{interval_cell(r['metrics'][k])}</td>" for k in METRICS)
         steps = r["training"]["steps"] if r["training"] else "–"
-        teacher = esc(r.get("teacher") or "–")
+        tokens = f" ({r['teacher_max_seq_length']} tokens)" if r.get("teacher_max_seq_length") else ""
+        teacher = esc((r.get("teacher") or "–") + tokens)
         rows.append(
             f"<tr><td>{esc(v)}</td><td>{teacher}</td>{cells}<td>{r['training_rows'] or '–'}</td><td>{steps}</td></tr>"
         )
