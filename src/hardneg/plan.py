@@ -263,9 +263,9 @@ class Plan:
     @property
     def exports(self) -> dict[str, ModelOptions]:
         """{export folder: model} of every model a job runs exported (backend not torch):
-        those that embed, and the student (the base variant's scores)."""
-        every = [*self.models.values(), *([self.student] if self.evaluate.datasets else [])]
-        return {export_key(m): m for m in every if m.backend != "torch"}
+        those that embed, and the student (the base variant's scores; an evaluation file can
+        be targeted without ``evaluate.datasets``)."""
+        return {export_key(m): m for m in (*self.models.values(), self.student) if m.backend != "torch"}
 
     def graph(self, model: ModelOptions) -> str | list:
         """The exported graph (its folder) that the jobs of ``model`` run; none for torch."""
