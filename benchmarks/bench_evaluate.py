@@ -71,12 +71,14 @@ def config(data: Path, name: str, a, variants: dict, sweep: dict) -> dict:
     }
 
 
+def job_seconds(tsv: Path) -> float:
+    """A job's wall time, from its Snakemake benchmark file."""
+    return float(tsv.read_text().splitlines()[1].split("\t")[0])
+
+
 def seconds(wd: Path, variant: str) -> float:
     """The wall time of a variant's jobs, from their benchmark files."""
-    total = 0.0
-    for tsv in wd.glob(f"logs/**/evaluate/{variant}/*.tsv"):
-        total += float(tsv.read_text().splitlines()[1].split("\t")[0])
-    return total
+    return sum(job_seconds(tsv) for tsv in wd.glob(f"logs/**/evaluate/{variant}/*.tsv"))
 
 
 def teacher_ndcg(wd: Path, cfg: dict, name: str) -> dict[str, tuple[float, float]]:
@@ -90,12 +92,7 @@ def teacher_ndcg(wd: Path, cfg: dict, name: str) -> dict[str, tuple[float, float
     out = {}
     for key, model in plan.models.items():
         jobs = [wd / "logs" / "benchmarks" / stage / key for stage in ("embed", "search", "merge")]
-        secs = sum(
-            float(t.read_text().splitlines()[1].split("\t")[0])
-            for d in jobs
-            for t in d.rglob("*.tsv")
-            if name in (*t.parts, t.stem)
-        )
+        secs = sum(job_seconds(t) for d in jobs for t in d.rglob("*.tsv") if name in (*t.parts, t.stem))
         shards = sorted((wd / "results" / "embeddings" / key / name).glob("*shards/passages.*.npy"))
         passages = np.concatenate([np.load(p) for p in shards]).astype(np.float32)
         st = load_model(model, "fp32", "cpu")

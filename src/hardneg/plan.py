@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import jobs, stages
 from .columns import check_table_keys, is_glob, table_columns
-from .evaluate.variants import evaluation_variants, variant_teachers
+from .evaluate.variants import evaluation_variants, teacher_key, variant_teachers
 from .formats import FORMATS
 from .io import InputError
 from .layout import cross_encoder_cache_key, embed_cache_key, export_key
@@ -169,9 +169,7 @@ class Plan:
             if self.evaluate.student:
                 models.append(("evaluate.student", self.evaluate.student, ""))
             for variant, m in self.teachers.items():
-                named = variant in (self.evaluate.variants or {})
-                key = f"evaluate.variants.{variant}.model" if named else f"evaluate.sweep.model of variant {variant}"
-                models.append((key, m.name_or_path, m.revision))
+                models.append((teacher_key(self.evaluate, variant), m.name_or_path, m.revision))
         for key, name, revision in models:
             problem = model_problem(name, revision=revision, key=key)
             if problem:
@@ -229,10 +227,6 @@ class Plan:
         return jobs.Judge(false_negatives=ce.false_negatives, false_negative_margin=ce.false_negative_margin)
 
     @property
-    def share_twins(self) -> bool:
-        return self.model.share_twins
-
-    @property
     def embed_key(self) -> str:
         return embed_cache_key(self.model, self.embed)
 
@@ -260,6 +254,10 @@ class Plan:
             out.setdefault(embed_cache_key(m, self.embed), m)
         return out
 
+    def embedder(self, key: str | None = None) -> ModelOptions:
+        """The model of embedding cache key ``key`` (a rule's ``{model}``); none: ``model:``."""
+        return self.models[key or self.embed_key]
+
     @property
     def exports(self) -> dict[str, ModelOptions]:
         """{export folder: model} of every model a job runs exported (backend not torch):
@@ -270,11 +268,6 @@ class Plan:
     def graph(self, model: ModelOptions) -> str | list:
         """The exported graph (its folder) that the jobs of ``model`` run; none for torch."""
         return [] if model.backend == "torch" else f"{self.workflow.results}/exported/{export_key(model)}"
-
-    @property
-    def export_key(self) -> str:
-        """The folder of the model's exported graph (``model.backend: openvino``)."""
-        return export_key(self.model)
 
     @property
     def ce_key(self) -> str:

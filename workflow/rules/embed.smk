@@ -29,7 +29,7 @@ rule embed:
         queries=rules.prepare.output.queries,
         passages=rules.prepare.output.passages,
         twins=rules.prepare.output.twins,
-        exported=lambda wc: PLAN.graph(PLAN.models[wc.model]),
+        exported=lambda wc: PLAN.graph(PLAN.embedder(wc.model)),
     output:
         queries=f"{EMB_DIR}/queries.{{shard}}.npy",
         passages=f"{EMB_DIR}/passages.{{shard}}.npy",

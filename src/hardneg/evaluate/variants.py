@@ -173,17 +173,20 @@ def teacher_options(spec, model: ModelOptions, where: str) -> ModelOptions:
     return from_config(ModelOptions, keys, where)
 
 
+def teacher_key(evaluate: EvaluateOptions, variant: str) -> str:
+    """The config key that names ``variant``'s teacher, in messages."""
+    if variant in (evaluate.variants or {}):
+        return f"evaluate.variants.{variant}.{TEACHER_KEY}"
+    return f"evaluate.sweep.{TEACHER_KEY} of variant {variant}"
+
+
 def variant_teachers(evaluate: EvaluateOptions, model: ModelOptions) -> dict[str, ModelOptions]:
     """{variant: its teacher} of the variants that name one (``model:``, named or swept);
     the others are mined by ``model:``. Dataset-independent."""
-    out = {}
-    for name, overrides in (evaluate.variants or {}).items():
-        if isinstance(overrides, dict) and overrides.get(TEACHER_KEY) is not None:
-            out[name] = teacher_options(overrides[TEACHER_KEY], model, f"evaluate.variants.{name}.{TEACHER_KEY}")
-    for name, values in sweep_variants(evaluate.sweep).items():
-        if TEACHER_KEY in values:
-            out[name] = teacher_options(values[TEACHER_KEY], model, f"evaluate.sweep.{TEACHER_KEY} ({name})")
-    return out
+    named = {n: o.get(TEACHER_KEY) for n, o in (evaluate.variants or {}).items() if isinstance(o, dict)}
+    swept = {n: values.get(TEACHER_KEY) for n, values in sweep_variants(evaluate.sweep).items()}
+    specs = {n: spec for n, spec in {**named, **swept}.items() if spec is not None}
+    return {n: teacher_options(spec, model, teacher_key(evaluate, n)) for n, spec in specs.items()}
 
 
 def _mined_with(overrides: dict | None, shipped: MiningOptions, topk: int, where: str) -> MiningOptions:

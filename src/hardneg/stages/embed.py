@@ -20,7 +20,7 @@ class EmbedJob:
 
 def build(plan, dataset, n, shard, model=None, **_) -> EmbedJob:
     """``model``: the cache key of the model that embeds (``model:``'s, or a teacher's)."""
-    m = plan.models[model or plan.embed_key]
+    m = plan.embedder(model)
     return EmbedJob(
         dataset=dataset,
         model=m,

@@ -16,7 +16,7 @@ class MergeJob:
 
 def build(plan, dataset, model=None, **_) -> MergeJob:
     """``model``: the cache key of the vectors searched (``model:``'s, or a teacher's)."""
-    twins = plan.models[model or plan.embed_key].share_twins
+    twins = plan.embedder(model).share_twins
     return MergeJob(dataset=dataset, search=plan.search, share_twins=twins)
 
 

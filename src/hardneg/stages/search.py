@@ -18,9 +18,7 @@ class SearchJob:
 def build(plan, dataset, model=None, **_) -> SearchJob:
     """``model``: the cache key of the vectors searched (``model:``'s, or a teacher's)."""
     s = plan.search
-    return SearchJob(
-        dataset=dataset, search=s, share_twins=plan.models[model or plan.embed_key].share_twins, threads=s.threads
-    )
+    return SearchJob(dataset=dataset, search=s, share_twins=plan.embedder(model).share_twins, threads=s.threads)
 
 
 def run(inputs, outputs, job: SearchJob, logger=None) -> None:
