@@ -111,7 +111,7 @@ def workflow_results(rows: int) -> Path:
         data, model = ensure_inputs(rows)
         wd.mkdir(parents=True, exist_ok=True)
         cmd = write_run_config(wd, data, model, "seed", shards=1)
-        subprocess.run([*cmd, str(done)], check=True, capture_output=True)
+        subprocess.run([*cmd, str(done.relative_to(wd))], check=True, capture_output=True)  # a target relative to -d
     return wd / "results"
 
 

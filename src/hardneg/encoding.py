@@ -1,12 +1,14 @@
 """Encoding that keeps the accelerator busy: the host tokenizes, collates and writes while
 the model runs.
 
-- **Tokenizing.** :class:`FastFeatures` tokenizes a whole block at once with the model's
-  Rust tokenizer (``tokenizers``' ``encode_batch``: all the job's cores, the GIL released)
-  and pads batches with NumPy. Its tensors equal ``model.preprocess``'s, checked on a probe
-  batch before it is used (:func:`fast_features`); a model where they differ (a slow
-  tokenizer, flattened flash-attention inputs, left padding) is tokenized by
-  ``model.preprocess`` instead, still off the main thread.
+- **Tokenizing.** :class:`FastFeatures` tokenizes a whole block at once: the ASCII texts of
+  a BERT WordPiece tokenizer with Arrow kernels and WordPiece once per new word
+  (:mod:`hardneg.wordpiece`), the rest with the model's Rust tokenizer (``tokenizers``'
+  ``encode_batch``: all the job's cores, the GIL released); it pads batches with NumPy.
+  Its tensors equal ``model.preprocess``'s, checked on a probe batch before it is used
+  (:func:`fast_features`); a model where they differ (a slow tokenizer, flattened
+  flash-attention inputs, left padding) is tokenized by ``model.preprocess`` instead,
+  still off the main thread.
 - **Batches.** On the CPU they are sentence-transformers' own (its length order,
   ``batch_size`` rows), so every vector is bit for bit what ``model.encode`` gives. On a GPU
   they are sized by tokens: up to ``batch_size x max_seq_length`` padded tokens, texts in
@@ -25,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+
+from .wordpiece import WordPieceFast
 
 TENSOR_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -69,13 +73,33 @@ class FastFeatures:
         self.pad_id = tok.pad_token_id or 0
         self.keys = [k for k in TENSOR_KEYS if k in tok.model_input_names]
         self.extra: dict = {}
+        self.wordpiece = WordPieceFast.of(self.tok)  # ASCII text of a BERT tokenizer: Arrow kernels
 
     def tokenize(self, texts: list[str]) -> Tokens:
         """The token ids of ``texts`` (the prompt prepended), as one flat array."""
+        texts = [self.prompt + t for t in texts] if self.prompt else texts
+        n = len(texts)
+        if self.wordpiece is None or not n:
+            return self._rust(texts)
+        handled, flat, lengths, truncated = self.wordpiece.encode(texts)
+        if len(handled) == n:
+            return Tokens(flat, np.cumsum(lengths) - lengths, lengths, truncated)
+        rest = np.setdiff1d(np.arange(n), handled)
+        other = self._rust([texts[i] for i in rest])
+        all_lengths = np.empty(n, dtype=np.int64)
+        all_lengths[handled], all_lengths[rest] = lengths, other.lengths
+        starts = np.empty(n, dtype=np.int64)
+        starts[handled], starts[rest] = np.cumsum(lengths) - lengths, other.starts + len(flat)
+        all_truncated = np.empty(n, dtype=bool)
+        all_truncated[handled], all_truncated[rest] = truncated, other.truncated
+        return Tokens(np.concatenate([flat, other.flat]), starts, all_lengths, all_truncated)
+
+    def _rust(self, texts: list[str]) -> Tokens:
+        """The Rust tokenizer's ids of ``texts`` (each text's ``Encoding`` made in Rust)."""
         from itertools import chain
 
         encode = getattr(self.tok, "encode_batch_fast", self.tok.encode_batch)  # no character offsets
-        enc = encode([self.prompt + t for t in texts] if self.prompt else texts)
+        enc = encode(texts)
         ids = [e.ids for e in enc]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
