@@ -14,11 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from stages import Files, mine_dataset, prepare_dataset, select_negatives
 
+from hardneg import mine
 from hardneg.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
 from hardneg.io import Progress
 from hardneg.mine import Miner
 from hardneg.options import PRESETS, MiningOptions
 from hardneg.select import REASONS
+from hardneg.stages.mine import MineJob
 
 # these tables come without vectors: percpos95 less its passage-passage filter
 PERCPOS95_WITHOUT_VECTORS = {**PRESETS["percpos95"], "max_positive_similarity": None}
@@ -111,7 +113,7 @@ def test_grouping_excludes_every_positive_of_the_same_query_text(tmp_path):
     assert "0" in negs["train-1"] and "1" not in negs["train-1"]
     assert stats["removed"]["positive_id"] == 3 * 3 + 1 + 1
     miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
-    assert len(miner.excl_id_keys) == 5  # one key per (group, positive): linear in rows
+    assert len(miner.excl_id) == 5  # one key per (group, positive): linear in rows
 
 
 def test_a_query_text_repeated_many_times_is_linear(tmp_path):
@@ -125,7 +127,7 @@ def test_a_query_text_repeated_many_times_is_linear(tmp_path):
     qp, pp, cp, sp = _tables(tmp_path, qtexts, positives, passages, cands)
     opts = MiningOptions(**PERCPOS95_WITHOUT_VECTORS)
     miner = Miner(Files(queries=qp, passages=pp, positive_scores=sp, candidates=cp), opts, tmp_path)
-    assert len(miner.excl_id_keys) == n and len(set(miner.group.tolist())) == 1
+    assert len(miner.excl_id) == n and len(set(miner.group.tolist())) == 1
     stats = mine_dataset((qp, pp), (cp, sp), tmp_path / "o.jsonl", tmp_path / "s.json", opts)
     # every candidate is some row's positive, so all are excluded for the group
     assert stats["negatives_kept"] == 0
@@ -233,3 +235,38 @@ def test_progress_line_has_elapsed_rate_and_eta():
     p2 = Progress(None, "prepare", unit="rows")
     p2.done = 1000
     assert p2.line(fraction=0.5, now=p2.start + 3600).endswith("elapsed 1h00m00s, 0 rows/s, ETA 1h00m00s")
+
+
+@pytest.mark.parametrize("preset", ["seed", "percpos95"])
+def test_two_threads_write_the_same_file_stats_and_sample_as_one(tmp_path, preset):
+    """The mine job's second thread decides the next runs while one is written: the bytes
+    of every output are those of one thread (runs of 7 candidate rows; repeated query texts;
+    queries with more positives than a group's direct comparisons)."""
+    rng = random.Random(5)
+    passages = [f"passage {i} about {rng.choice(['cats', 'ships', 'tea'])}" for i in range(150)]
+    qtexts = [f"question {rng.randrange(200)}" for _ in range(300)]
+    positives = [rng.sample(range(150), rng.choice([1, 1, 2, 3, 12])) for _ in qtexts]
+    cands = {q: [(p, 0.9 - k / 40) for k, p in enumerate(rng.sample(range(150), 30))] for q in range(0, 300, 3)}
+    qp, pp, cp, sp = _tables(tmp_path, qtexts, positives, passages, cands)
+    opts = MiningOptions(**{**PRESETS[preset], "max_positive_similarity": None})
+    inputs = Files(queries=qp, passages=pp, candidates=cp, positive_scores=sp, cache_stats=[])
+    got = {}
+    for threads in (1, 2):
+        out = {k: tmp_path / f"{threads}.{k}" for k in ("mined", "stats", "sample")}
+        mine.run(inputs, Files(**out), MineJob(dataset="d", mining=opts, threads=threads))
+        got[threads] = [out[k].read_bytes() for k in ("mined", "stats", "sample")]
+    assert got[1] == got[2] and got[1][0].count(b"\n") > 50
+
+
+def test_the_passage_store_keeps_derived_columns_whole_and_refuses_a_null(tmp_path):
+    from hardneg.textstore import TextStore
+
+    pp = tmp_path / "passages.parquet"
+    pq.write_table(pa.table({"docid": ["a", "b", "c"], "title": ["", "T", ""], "text": ["x", "y", "z"]}), pp)
+    cols = ["docid", "title", "text"]
+    store = TextStore(pp, tmp_path, cols, batch_rows=2, derived={"t": lambda b: b.column("text")}, stored=False)
+    assert store.take_derived("t", np.array([2, 0, 2, 1])).to_pylist() == ["z", "x", "z", "y"]
+    assert store.columns == []
+    second_null = {"t": lambda b: pa.array(["x", "y"] if b.num_rows == 2 else [None], pa.string())}
+    with pytest.raises(ValueError, match="passages: a null t at row 2"):
+        TextStore(pp, tmp_path, cols, batch_rows=2, derived=second_null)

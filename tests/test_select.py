@@ -10,7 +10,7 @@ import pytest
 from stages import select_negatives
 
 from hardneg.options import PRESETS, MiningOptions
-from hardneg.select import REASONS
+from hardneg.select import REASONS, PairSets
 
 
 def make_case(rng: random.Random, n_cand=100, n_pos=3):
@@ -109,3 +109,20 @@ def test_group_order_is_lexsort_also_on_ties():
         assert np.array_equal(group_order(groups, keys, 64), np.lexsort((keys, groups)))
     tied = np.array([5, 5 + 1, 3, 1 << 40, (1 << 40) + 2], dtype=np.uint64)  # equal high bits
     assert np.array_equal(group_order(np.zeros(5, int), tied, 1), np.lexsort((tied, np.zeros(5, int))))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pair_sets_answer_as_a_python_set_does(seed):
+    """Groups with no key, one key and more keys than PairSets compares directly."""
+    rng = np.random.default_rng(seed)
+    n_groups, width = 60, 50
+    sizes = rng.choice([0, 1, 2, PairSets.DIRECT, PairSets.DIRECT + 5, 40], size=n_groups)
+    groups = np.repeat(np.arange(n_groups), sizes)
+    values = np.concatenate([rng.choice(width, size=k, replace=False) for k in sizes])
+    sets = PairSets(np.r_[groups, groups[:10]], np.r_[values, values[:10]], width, n_groups)  # repeats: one key
+    qg, qv = rng.integers(0, n_groups, 20_000), rng.integers(0, width, 20_000)
+    want = set(zip(groups.tolist(), values.tolist(), strict=True))
+    got = sets.contains(qg, qv)
+    assert got.tolist() == [(g, v) in want for g, v in zip(qg.tolist(), qv.tolist(), strict=True)]
+    assert len(sets) == len(want) and 0 < got.sum() < len(got)
+    assert not PairSets(np.zeros(0, np.int64), np.zeros(0, np.int64), width, n_groups).contains(qg, qv).any()

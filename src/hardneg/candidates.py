@@ -73,9 +73,9 @@ def iter_query_runs(path) -> Iterator[QueryRun]:
     for rg in range(pf.num_row_groups):
         t = pf.read_row_group(rg, columns=["query_idx", "rank", "passage_idx", "score"])
         part = QueryRun(
-            t.column(0).to_numpy().astype(np.int64),
+            t.column(0).to_numpy().astype(np.int64, copy=False),
             t.column(1).to_numpy().astype(np.int64),
-            t.column(2).to_numpy().astype(np.int64),
+            t.column(2).to_numpy().astype(np.int64, copy=False),
             t.column(3).to_numpy().astype(np.float64),
         )
         if len(part) == 0:

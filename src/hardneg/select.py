@@ -65,12 +65,40 @@ def sample_keys(seeds: np.ndarray, passage_idx: np.ndarray) -> np.ndarray:
         return _mix64(seeds.astype(np.uint64) ^ _mix64(passage_idx.astype(np.uint64) + np.uint64(1)))
 
 
-def in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Membership of ``keys`` in a sorted unique int64 array."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
+class PairSets:
+    """Per group, a set of ints: the pairs ``(group, value)`` as the sorted unique keys
+    ``group * width + value``. Membership compares a pair with its group's keys directly
+    (most groups hold one to a few: a query's positives), a binary search only in groups
+    of more than ``DIRECT`` keys."""
+
+    DIRECT = 8
+
+    def __init__(self, groups: np.ndarray, values: np.ndarray, width: int, n_groups: int):
+        self.width = max(int(width), 1)
+        self.keys = np.unique(groups.astype(np.int64) * self.width + values)
+        bounds = np.searchsorted(self.keys, np.arange(n_groups + 1, dtype=np.int64) * self.width)
+        self.start, self.count = bounds[:-1], np.diff(bounds)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def contains(self, groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Whether each ``(groups[i], values[i])`` is in its group's set."""
+        if not len(self.keys):
+            return np.zeros(len(groups), dtype=bool)
+        key = groups * self.width + values
+        start, count = self.start[groups], self.count[groups]
+        out = (self.keys[np.minimum(start, len(self.keys) - 1)] == key) & (count > 0)
+        at = np.flatnonzero(count > 1)  # the few pairs whose group holds more
+        for k in range(1, self.DIRECT):
+            if not len(at):
+                return out
+            out[at] |= self.keys[start[at] + k] == key[at]
+            at = at[count[at] > k + 1]
+        if len(at):
+            pos = np.minimum(np.searchsorted(self.keys, key[at]), len(self.keys) - 1)
+            out[at] |= self.keys[pos] == key[at]
+        return out
 
 
 def runs_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -125,7 +153,7 @@ def select_candidates(
     reason = np.zeros(n, dtype=np.int8)
 
     def remove(mask, why: str) -> None:
-        reason[(reason == 0) & mask] = _CODE[why]
+        np.copyto(reason, _CODE[why], where=(reason == 0) & mask)
 
     if opts.rank_window == "raw":
         reason[(pos < opts.range_min) | (pos >= opts.range_max)] = _CODE["outside_window"]
@@ -143,7 +171,7 @@ def select_candidates(
         remove(c.judged, "judged_positive")
     margin = c.margin
     has_margin = ~np.isnan(margin)
-    s = c.scores.astype(np.float64)
+    s = np.asarray(c.scores, dtype=np.float64)
     if opts.absolute_margin is not None:
         remove(has_margin & (s > margin - opts.absolute_margin), "absolute_margin")
     if opts.relative_margin is not None:

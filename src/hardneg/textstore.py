@@ -4,6 +4,7 @@ by mine, rescore, examples and train."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -41,8 +42,10 @@ class TextStore:
     """A parquet table copied once into an uncompressed, memory-mapped Arrow file in
     fixed-size record batches, for random row access that reads only the rows asked for.
     ``hash_of(batch)`` gives the text whose 128-bit hash is kept per row (``None``: no
-    hashes). ``derived`` ({name: batch -> array}) adds computed columns, stored with the rest
-    (an output format's per-passage fragment, computed once per job)."""
+    hashes). ``derived`` ({name: batch -> string array}) adds computed columns (an output
+    format's per-passage fragment, computed once per job), each kept as one memory-mapped
+    string array over all rows (:meth:`take_derived`: one gather, in any order). With
+    ``stored`` false, only the hashes, ``extra`` and derived columns are kept."""
 
     def __init__(
         self,
@@ -54,6 +57,7 @@ class TextStore:
         batch_rows: int = 32768,
         extra=None,
         derived=None,
+        stored: bool = True,
     ):
         self.batch_rows = batch_rows
         path = Path(tmpdir) / (Path(parquet_path).stem + ".arrow")
@@ -62,26 +66,31 @@ class TextStore:
         schema = pf.schema_arrow
         self.hashes = np.empty((self.num_rows, 2), dtype=np.uint64) if hash_of else None
         self.extra = np.empty(self.num_rows, dtype=np.uint64) if extra else None
-        derived = derived or {}
+        derived = {k: _FlatStrings(path.with_suffix(f".{k}"), f) for k, f in (derived or {}).items()}
         done, w = 0, None
-        with pa.OSFile(str(path), "wb") as sink:
+        with pa.OSFile(str(path), "wb") if stored else contextlib.nullcontext() as sink:
             for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 n = batch.num_rows
                 if hash_of:
                     self.hashes[done : done + n] = text_hashes(hash_of(batch).to_numpy(zero_copy_only=False))
                 if extra:
                     self.extra[done : done + n] = extra(batch)
-                arrays = batch.columns + [f(batch) for f in derived.values()]
-                batch = pa.record_batch(arrays, names=columns + list(derived))
-                w = w or pa.ipc.new_file(sink, batch.schema)
-                w.write_batch(batch)
+                for d in derived.values():
+                    d.add(batch)
+                if stored:
+                    w = w or pa.ipc.new_file(sink, batch.schema)
+                    w.write_batch(batch)
                 done += n
-            if w is None:  # an empty table: its schema alone
-                fields = [*(schema.field(c) for c in columns), *(pa.field(k, pa.large_string()) for k in derived)]
-                w = pa.ipc.new_file(sink, pa.schema(fields))
-            w.close()
-        self._reader = pa.ipc.open_file(pa.memory_map(str(path)))
-        self.columns = columns + list(derived)
+            if stored:
+                w = w or pa.ipc.new_file(sink, pa.schema([schema.field(c) for c in columns]))  # empty: the schema
+                w.close()
+        self._reader = pa.ipc.open_file(pa.memory_map(str(path))) if stored else None
+        self.columns = columns if stored else []
+        self.derived = {k: d.close() for k, d in derived.items()}
+
+    def take_derived(self, name: str, idx: np.ndarray) -> pa.Array:
+        """The derived column ``name`` at rows ``idx`` (any order, repeats allowed)."""
+        return self.derived[name].take(pa.array(np.asarray(idx, dtype=np.int64)))
 
     def _batch(self, b: int) -> pa.RecordBatch:
         return self._reader.get_batch(b)
@@ -125,9 +134,40 @@ class TextStore:
         return out
 
 
-def passage_store(path, tmpdir, *, hashed: bool = True, derived=None) -> TextStore:
+class _FlatStrings:
+    """A string column written batch by batch into one file of bytes and one of int64
+    offsets, then memory-mapped as a single ``large_string`` array."""
+
+    def __init__(self, path: Path, make):
+        self.path, self.make = path, make
+        self._data, self._offsets = open(path, "wb"), open(path.with_name(path.name + ".offsets"), "wb")
+        self._offsets.write(np.zeros(1, dtype=np.int64).tobytes())
+        self.rows = self.used = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        arr = self.make(batch).cast(pa.large_string())
+        if arr.null_count:  # a null input field: never silently dropped
+            row = self.rows + int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+            raise ValueError(f"{self.path.stem}: a null {self.path.suffix[1:]} at row {row}")
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        if arr.buffers()[2] is not None:
+            self._data.write(memoryview(arr.buffers()[2])[offsets[0] : offsets[-1]])
+        self._offsets.write((offsets[1:] - offsets[0] + self.used).tobytes())
+        self.used += int(offsets[-1] - offsets[0])
+        self.rows += len(arr)
+
+    def close(self) -> pa.Array:
+        self._data.close()
+        self._offsets.close()
+        offsets = pa.memory_map(self._offsets.name).read_buffer()
+        data = pa.memory_map(str(self.path)).read_buffer() if self.used else pa.py_buffer(b"")
+        return pa.Array.from_buffers(pa.large_string(), self.rows, [None, offsets, data])
+
+
+def passage_store(path, tmpdir, *, hashed: bool = True, derived=None, stored: bool = True) -> TextStore:
     """Prepare's passages table: ``docid``, ``title``, ``text``; hashed by ``passage_text``."""
-    return TextStore(path, tmpdir, ["docid", "title", "text"], joined_text if hashed else None, derived=derived)
+    columns = ["docid", "title", "text"]
+    return TextStore(path, tmpdir, columns, joined_text if hashed else None, derived=derived, stored=stored)
 
 
 def take_rows(parquet_path, idx: np.ndarray, columns: list[str]) -> dict[str, list]:

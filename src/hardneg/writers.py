@@ -9,6 +9,7 @@ job); the bytes are exactly those of ``json.dumps(record, ensure_ascii=False)``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _jstr
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .io import atomic_path
+from .io import BackgroundFile, atomic_path
 from .textstore import joined_text
 
 
@@ -91,6 +92,11 @@ def _concat(*parts) -> pa.Array:
     return pc.binary_join_element_wise(*big, pa.scalar("", pa.large_string()))
 
 
+def _closing(counts: np.ndarray) -> pa.Array:
+    """``}`` where a list has items, else nothing (it closes the list's last object)."""
+    return pa.array(np.where(counts > 0, "}", ""), pa.large_string())
+
+
 def _score_strings(scores: np.ndarray) -> pa.Array:
     return pa.array([json.dumps(round(s, 6)) for s in scores.tolist()], pa.large_string())
 
@@ -144,7 +150,7 @@ class Writer:
         self._open()
 
     def _open(self) -> None:
-        self._fh = open(self._tmp, "wb")
+        self._fh = BackgroundFile(self._tmp)  # written while the next run is built
 
     def _close_file(self) -> None:
         self._fh.close()
@@ -168,7 +174,8 @@ class Writer:
         self._ctx.__exit__(None, None, None)
 
     def abort(self, exc) -> None:
-        self._close_file()
+        with contextlib.suppress(Exception):  # a failed write: ``exc`` is the error to report
+            self._close_file()
         self._ctx.__exit__(type(exc), exc, None)
 
     def _lines(self, lines: pa.Array) -> None:
@@ -180,7 +187,7 @@ class Writer:
         if lines.null_count:
             raise ValueError("a null output line")  # a null input field: never silently dropped
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
-        self._fh.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
+        self._fh.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])  # the view keeps the array
         self.rows += len(lines)
 
 
@@ -198,8 +205,10 @@ class TevatronWriter(Writer):
             pos = _concat(pos, ', "score": ', _score_strings(r.pos_score), "}")
             ranks = pa.array([str(x) for x in r.neg_rank.tolist()], pa.large_string())
             neg = _concat(neg, ', "score": ', _score_strings(r.neg_score), ', "rank": ', ranks, "}")
-        else:
-            pos, neg = _concat(pos, "}"), _concat(neg, "}")
+            pos, pos_end, neg, neg_end = _joined(pos, r.pos_n), "", _joined(neg, r.neg_n), ""
+        else:  # each passage closed by the separator, the last by its own "}": one pass less
+            pos, pos_end = _joined(pos, r.pos_n, "}, "), _closing(r.pos_n)
+            neg, neg_end = _joined(neg, r.neg_n, "}, "), _closing(r.neg_n)
         self._lines(
             _concat(
                 '{"query_id": ',
@@ -207,9 +216,11 @@ class TevatronWriter(Writer):
                 ', "query": ',
                 _json_strings(r.query),
                 ', "positive_passages": [',
-                _joined(pos, r.pos_n),
+                pos,
+                pos_end,
                 '], "negative_passages": [',
-                _joined(neg, r.neg_n),
+                neg,
+                neg_end,
                 "]}\n",
             )
         )

@@ -21,7 +21,7 @@ rule mine:
         BENCH["mine"]
     conda:
         "../envs/mine.yaml"
-    threads: 1
+    threads: 2  # one reads and decides the next runs of queries while one writes
     resources:
         mem_mb=lambda wc, input, attempt: int(
             1500 + size_mb([input.passages, input.queries])

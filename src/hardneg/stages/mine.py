@@ -3,7 +3,7 @@ dataset's output format."""
 
 from __future__ import annotations
 
-from ..jobs import Judge, job
+from ..jobs import Judge, job, runtime
 from ..options import MiningOptions
 
 
@@ -13,6 +13,7 @@ class MineJob:
     mining: MiningOptions
     judge: Judge | None = None  # only when a cross-encoder rescored the candidates
     columns: tuple = ("anchor", "positive")  # the parquet shapes' first two columns
+    threads: int = runtime("threads of the job: with 2, the next runs are read and decided while one is written", 1)
 
 
 def build(plan, dataset, variant=None, **_) -> MineJob:
