@@ -17,7 +17,9 @@ fast stand-in encoder (``make_static_model.py``) under ``benchmarks/.cache/``:
   each op lets go of the GIL and must take it back, so this measures how long the
   tokenizing and collating threads make the forward pass wait for the GIL (little CPU work
   of its own; on a GPU this waiting is the idle device);
-- **mine**: the mine stage (``seed``, tevatron JSON lines) on the cached candidates, queries/s;
+- **mine**: the mine stage (``seed``, tevatron JSON lines) on the cached candidates, with the 2 threads its
+  rule gives a table of this size (where the version takes them), queries/s; the mined files and
+  ``mine_stats.json`` of both versions are compared;
 - **examples**: the examples page of the mined file, seconds (the new one reads the sample
   the mine job kept, the old one the mined file).
 

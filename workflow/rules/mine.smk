@@ -21,7 +21,8 @@ rule mine:
         BENCH["mine"]
     conda:
         "../envs/mine.yaml"
-    threads: 2  # one reads and decides the next runs of queries while one writes
+    # past 100 MB of candidates, one thread reads and decides the next runs while one writes
+    threads: lambda wc, input: 2 if size_mb([input.candidates]) > 100 else 1
     resources:
         mem_mb=lambda wc, input, attempt: int(
             1500 + size_mb([input.passages, input.queries])
