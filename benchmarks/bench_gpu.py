@@ -157,7 +157,7 @@ def prepared_pairs(wd: Path) -> tuple[list[str], list[str]]:
     """The (query, positive) pairs that prepare kept, as texts."""
     import pyarrow.parquet as pq
 
-    from hardneg.textstore import joined_text
+    from hardneg.data.textstore import joined_text
 
     prep = wd / "results/prepared" / DATASET
     q = pq.read_table(prep / "queries.parquet").column("text").to_pylist()
@@ -208,8 +208,8 @@ def check_search(wd: Path, n_sample: int, seed: int = 0) -> dict:
     vectors, ordered by (-score, passage) (the exact candidates rescored with ``pair_dot``)."""
     import pyarrow.parquet as pq
 
-    from hardneg.search import order_candidates
-    from hardneg.vectors import QueryVectors, ShardedMatrix, pair_dot
+    from hardneg.search.search import order_candidates
+    from hardneg.search.vectors import QueryVectors, ShardedMatrix, pair_dot
 
     emb = sorted(glob.glob(str(wd / f"results/embeddings/*/{DATASET}/1shards")))[0]
     twins = np.load(wd / "results/prepared" / DATASET / "query_twins.npy")
@@ -257,8 +257,8 @@ def check_vectors(wd: Path, model: str, n: int = 1000) -> dict:
     import pyarrow.parquet as pq
     from sentence_transformers import SentenceTransformer
 
+    from hardneg.data.textstore import joined_text
     from hardneg.models import resolve_model_path
-    from hardneg.textstore import joined_text
 
     emb = sorted(glob.glob(str(wd / f"results/embeddings/*/{DATASET}/1shards")))[0]
     cached = np.load(f"{emb}/passages.0.npy", mmap_mode="r")

@@ -49,7 +49,14 @@ from pathlib import Path
 from types import SimpleNamespace as F
 sys.path.insert(0, sys.argv[1])
 stage, a = sys.argv[2], json.loads(sys.argv[3])
-imp = lambda m: __import__(f"hardneg.{m}", fromlist=[m])
+GROUPED = {"embed": "encode.embed", "mine": "mining.mine", "examples": "report.examples"}
+
+
+def imp(m):  # this version's module; an older version's flat one
+    try:
+        return __import__(f"hardneg.{GROUPED.get(m, m)}", fromlist=[m])
+    except ModuleNotFoundError:
+        return __import__(f"hardneg.{m}", fromlist=[m])
 res, prep = a["results"], a["prep"]
 cands = glob.glob(f"{res}/search/*/top*/realistic/candidates.parquet")[0]
 cdir = os.path.dirname(cands)

@@ -22,7 +22,7 @@ import numpy as np
 from stages import search_files  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hardneg.search import FaissIndex, ivf_nlist, ivf_nprobe  # noqa: E402
+from hardneg.search.search import FaissIndex, ivf_nlist, ivf_nprobe  # noqa: E402
 
 TOPK = 100
 

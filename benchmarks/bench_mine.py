@@ -25,10 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-pkg = __import__(sys.argv[2] + ".mine", fromlist=["mine"])
+try:  # the mine module: grouped under mining, or (an older version) flat
+    pkg = __import__(sys.argv[2] + ".mining.mine", fromlist=["mine"])
+except ModuleNotFoundError:
+    pkg = __import__(sys.argv[2] + ".mine", fromlist=["mine"])
 from hardneg.options import PRESETS
 args = json.loads(sys.argv[3])
-opts = pkg.MiningOptions.from_dict(PRESETS[args["preset"]])
+preset = PRESETS[args["preset"]]
+opts = pkg.MiningOptions.from_dict(preset) if hasattr(pkg.MiningOptions, "from_dict") else pkg.MiningOptions(**preset)
 t = time.perf_counter()
 if hasattr(pkg, "mine_dataset"):  # before the stages took run(inputs, outputs, options)
     st = pkg.mine_dataset(args["q"], args["p"], args["c"], args["s"], args["out"], args["out"] + ".json", opts)
@@ -36,7 +40,8 @@ else:
     from types import SimpleNamespace as F
     # the job class: in the stage module (hardneg.stages), in the mine module before it
     job_class = getattr(pkg, "MineJob", None) or __import__("hardneg.stages.mine", fromlist=["MineJob"]).MineJob
-    inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"])
+    inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"],
+               cache_stats=args["c"].replace(".parquet", ".stats.json"))
     st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), job_class(dataset="bench", mining=opts))
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

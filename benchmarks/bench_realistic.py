@@ -47,7 +47,7 @@ def ensure_inputs(rows: int, shape: str = "amazon") -> tuple[Path, Path]:
 
 def stage_table(wd: Path) -> dict[str, tuple[float, float]]:
     """{stage: (sum of job wall seconds, max job RSS MB)} from the benchmark files."""
-    from hardneg.report import stage_costs
+    from hardneg.report.summary import stage_costs
 
     paths: dict[str, list] = defaultdict(list)
     for tsv in (wd / "logs" / "benchmarks").rglob("*.tsv"):

@@ -27,8 +27,8 @@ import faiss
 import numpy as np
 import torch
 
-from hardneg.search import exact_scores  # noqa: E402
-from hardneg.vectors import pair_dot  # noqa: E402
+from hardneg.search.search import exact_scores  # noqa: E402
+from hardneg.search.vectors import pair_dot  # noqa: E402
 
 THREADS = 2
 

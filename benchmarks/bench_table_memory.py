@@ -8,7 +8,7 @@ packages (questions are one shortened sentence of their answer, answers and nega
 runs of 2 to 6 consecutive sentences), in row groups of 65,536 rows. Then, each in a
 fresh process, it prints the peak RSS (``ru_maxrss``) and wall time of:
 
-- ``hardneg.prepare.run`` on it (``format: table``, ``query_column: question``,
+- ``hardneg.data.prepare.run`` on it (``format: table``, ``query_column: question``,
   ``positive_column: answer``, ``title_column: title``, ``negative_columns: [negative]``);
 - for scale, what a one-off script does first: ``datasets.load_dataset("parquet", ...)``
   and reading the three text columns into Python lists, as ``mine_hard_negatives`` does.
@@ -33,8 +33,8 @@ PREPARE = """
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from hardneg import prepare
-from hardneg.columns import TableColumns
+from hardneg.data import prepare
+from hardneg.data.columns import TableColumns
 from hardneg.stages.prepare import PrepareJob
 work = Path(sys.argv[1])
 out = work / "prepared"

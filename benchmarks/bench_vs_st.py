@@ -45,8 +45,8 @@ def run_ours(raw: Path, wd: Path) -> dict:
     sys.path.insert(0, str(REPO / "tests"))
     from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
-    from hardneg.merge import positive_scores
     from hardneg.options import PRESETS, MiningOptions
+    from hardneg.search.merge import positive_scores
 
     t = {}
     s = time.perf_counter()

@@ -116,7 +116,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--translations", type=Path, help="a local Translation-en.xz (its SHA-256 is checked)")
     a = ap.parse_args()
-    from hardneg.sources import download_http, verify_checksum
+    from hardneg.data.sources import download_http, verify_checksum
 
     src = a.translations or a.out.parent / "Translation-en.xz"
     if a.translations:

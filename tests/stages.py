@@ -8,13 +8,16 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from hardneg import embed, merge, mine, prepare, search
+from hardneg.data import prepare
+from hardneg.data.texts import normalized_text
+from hardneg.encode import embed
+from hardneg.mining import mine
+from hardneg.mining.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
 from hardneg.options import EmbedOptions, MiningOptions, ModelOptions, SearchOptions
-from hardneg.select import REASONS, CandidateArrays, count_reasons, query_seeds, sample_keys, select_candidates
+from hardneg.search import merge, search
 from hardneg.stages.embed import EmbedJob
 from hardneg.stages.mine import MineJob
 from hardneg.stages.prepare import PrepareJob
-from hardneg.texts import normalized_text
 
 Files = SimpleNamespace
 

@@ -6,7 +6,7 @@ and its mining block) gets a value its schema forbids. Each goes through the sch
 the workflow runs first; one leaf per block also through the whole planning
 (``hardneg.plan.checked_plan``, which ``rules/common.smk`` calls). The rules that span keys
 are checked in code (``hardneg.options.check_mining``, ``hardneg.evaluate.variants.evaluation_variants``,
-``hardneg.sources.parse_source``) and each gets a planning case of its own. A few cases go
+``hardneg.data.sources.parse_source``) and each gets a planning case of its own. A few cases go
 through a real ``snakemake -n``: its output is the same lines, with no traceback.
 """
 

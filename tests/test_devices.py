@@ -13,7 +13,7 @@ import pytest
 
 from hardneg import devices
 from hardneg.devices import acquire_gpu_slot, release_gpu_slot
-from hardneg.embed import claim_vector_kind, resolve_precision
+from hardneg.encode.embed import claim_vector_kind, resolve_precision
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from hardneg.sources import DownloadError, download_http, parse_source
+from hardneg.data.sources import DownloadError, download_http, parse_source
 
 PAYLOAD = b"line one\nline two\n" * 1000
 
@@ -161,7 +161,7 @@ def test_hub_source_without_network_fails_fast_and_clearly(tmp_path, offline):
     Every endpoint is on this machine: nothing listening (port 9), or a server that
     drops each connection. The subprocess timeout (60 s) is the hang guard."""
     code = (
-        "from hardneg.sources import fetch, DownloadError\n"
+        "from hardneg.data.sources import fetch, DownloadError\n"
         "try:\n"
         f"    fetch({HF_SOURCE!r}, 'out/squad.jsonl.gz', 'squad_pairs')\n"
         "except DownloadError as e:\n"

@@ -1,4 +1,4 @@
-"""The encode pipeline (hardneg.encoding): the same bits as sentence-transformers' encode on
+"""The encode pipeline (hardneg.encode.encoding): the same bits as sentence-transformers' encode on
 the CPU, token-sized batches for a GPU, errors from its threads, and the device-side exact
 rescoring that equals NumPy's bit for bit."""
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from hardneg.embed import encode_blocks, load_model
-from hardneg.encoding import fast_features, token_batches
+from hardneg.encode.embed import encode_blocks, load_model
+from hardneg.encode.encoding import fast_features, token_batches
 from hardneg.options import ModelOptions
-from hardneg.vectors import pair_dot, torch_pair_dot
+from hardneg.search.vectors import pair_dot, torch_pair_dot
 
 TEXTS = [
     "Mechanism of action of Atropine is:",
@@ -111,7 +111,7 @@ def test_device_rescoring_equals_numpy_bit_for_bit(dim):
 def test_an_interrupted_shard_keeps_its_finished_blocks(minilm, tmp_path, monkeypatch):
     """Ctrl-C after three blocks, then the same call: those blocks are not encoded again,
     and the file is the uninterrupted run's, bit for bit (truncation count included)."""
-    from hardneg import encoding, partial
+    from hardneg.encode import encoding, partial
 
     whole = tmp_path / "whole.npy"
     want_truncated = encode_blocks(minilm, TEXTS, whole, block_rows=10, batch_size=8, prompt=None)

@@ -4,7 +4,7 @@ script runs), every module of ``hardneg`` it reaches is read, with
 the imports inside functions too, so a lazy import on a path the rule takes counts. An
 import guarded by ``except ImportError`` is optional and needs no package. The check is per
 module, so an env may hold a package that a module reached imports on a path the rule never
-takes (the card rule reaches hardneg.sources, whose hub download imports huggingface_hub)."""
+takes (the card rule reaches hardneg.data.sources, whose hub download imports huggingface_hub)."""
 
 from __future__ import annotations
 

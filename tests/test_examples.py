@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from render_report import CHROMIUM_FLAGS, chromium
 
-from hardneg.examples import FOLD, page
-from hardneg.mined_sample import Sample
-from hardneg.select import sample_keys
+from hardneg.mining.mined_sample import Sample
+from hardneg.mining.select import sample_keys
+from hardneg.report.examples import FOLD, page
 
 EVIL = "<script>document.title='pwned'</script> & <b>bold</b>"
 
@@ -74,7 +74,7 @@ def _run(first: int, n: int) -> Sample:
 def test_the_sample_is_fixed_spread_and_kept_run_by_run():
     """Kept run by run, the sample is the queries of lowest seeded key over the whole file,
     whatever the runs are, spread over the file, and each keeps its own numbers."""
-    from hardneg.mined_sample import SCAN, SHOW, SampleKeeper
+    from hardneg.mining.mined_sample import SCAN, SHOW, SampleKeeper
 
     def keep(cuts):
         k = SampleKeeper(42)

@@ -1,4 +1,4 @@
-"""The output folder's README.md (hardneg.folder_card): `datasets` loads each config, and a
+"""The output folder's README.md (hardneg.report.folder_card): `datasets` loads each config, and a
 dataset whose file kind differs from the first's is listed apart with the call that loads it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from hardneg import folder_card
+from hardneg.report import folder_card
 from hardneg.stages.folder_card import FolderCardJob
 
 

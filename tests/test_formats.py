@@ -8,9 +8,9 @@ import yaml
 
 from conftest import REPO
 from hardneg.formats import FORMATS, count_rows, open_writer, read_mined
+from hardneg.formats.readers import MinedRow
+from hardneg.formats.writers import Record, Writer
 from hardneg.options import MiningOptions
-from hardneg.readers import MinedRow
-from hardneg.writers import Record, Writer
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
@@ -78,8 +78,8 @@ def test_json_lines_are_json_dumps_bytes_for_a_whole_run(tmp_path, with_scores):
     import json
     import random
 
-    from hardneg.texts import passage_text
-    from hardneg.writers import Records
+    from hardneg.data.texts import passage_text
+    from hardneg.formats.writers import Records
 
     rng = random.Random(7)
     alphabet = ["a", "é", '"', "\\", "\n", "\t", "\u2028", "\x00", "\x7f", "日", " ", "😀"]

@@ -7,7 +7,7 @@ no row (``null``, numbers, strings, empty containers), byte flips and truncation
 line level and inside the gzip, zip or parquet file, qrels rows with missing, extra or
 empty columns, and parquet columns of the wrong type.
 
-The property: ``hardneg.prepare.run`` either returns stats in which every row read is kept,
+The property: ``hardneg.data.prepare.run`` either returns stats in which every row read is kept,
 dropped or bad, for every input file, or raises ``InputError`` naming the file. Nothing
 else, and no hang. The example count comes from the hypothesis profile (``ci`` by
 default; ``HYPOTHESIS_PROFILE=long`` for 10,000 examples per test, see tests/conftest.py).
@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hardneg import prepare
+from hardneg.data import prepare
 from hardneg.io import InputError
 from hardneg.stages.prepare import PrepareJob
 
@@ -467,7 +467,7 @@ def write_table_file(table: pa.Table, kind: str, draw, unbalanced: bool = False)
 def test_table_loader_accounts_for_every_row_or_names_the_file(texts, kinds, file_kind, named, cap, data):
     """Named or default columns (the first two), a negative column, in every table file
     kind; cells of every type, lists with nulls, JSON lists in text files, damaged files."""
-    from hardneg.columns import TableColumns
+    from hardneg.data.columns import TableColumns
 
     cols = {}
     columns = list(zip(*texts, strict=True)) if texts else [(), (), ()]
@@ -513,7 +513,7 @@ def _cut_inside_quotes(blob: bytes, kind: str) -> bool:
 def test_a_cut_off_or_unbalanced_csv_fails_or_counts_and_never_reads_short(rows, kind, cut, unbalanced, cap, data):
     """A CSV or TSV cut inside a quoted field fails; a record wider or narrower than the
     header fails or is counted; neither comes through as a short cell."""
-    from hardneg.columns import TableColumns
+    from hardneg.data.columns import TableColumns
 
     table = pa.table({"question": [r[0] for r in rows], "answer": [r[1] for r in rows]})
     whole = write_table_file(table, kind, data.draw, unbalanced)

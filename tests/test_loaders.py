@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from stages import prepare_dataset
 
-from hardneg.beir import BeirSource
+from hardneg.data.beir import BeirSource
+from hardneg.data.loaders import BadRows, iter_medmcqa, iter_pairs
 from hardneg.io import InputError
-from hardneg.loaders import BadRows, iter_medmcqa, iter_pairs
 
 
 def write_gz(path, lines):

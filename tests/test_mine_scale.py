@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from stages import Files, mine_dataset, prepare_dataset, select_negatives
 
-from hardneg import mine
-from hardneg.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
 from hardneg.io import Progress
-from hardneg.mine import Miner
+from hardneg.mining import mine
+from hardneg.mining.mine import Miner
+from hardneg.mining.select import REASONS
 from hardneg.options import PRESETS, MiningOptions
-from hardneg.select import REASONS
+from hardneg.search.candidates import CANDIDATE_SCHEMA, POSITIVE_SCHEMA
 from hardneg.stages.mine import MineJob
 
 # these tables come without vectors: percpos95 less its passage-passage filter
@@ -259,7 +259,7 @@ def test_two_threads_write_the_same_file_stats_and_sample_as_one(tmp_path, prese
 
 
 def test_the_passage_store_keeps_derived_columns_whole_and_refuses_a_null(tmp_path):
-    from hardneg.textstore import TextStore
+    from hardneg.data.textstore import TextStore
 
     pp = tmp_path / "passages.parquet"
     pq.write_table(pa.table({"docid": ["a", "b", "c"], "title": ["", "T", ""], "text": ["x", "y", "z"]}), pp)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from stages import Files, merge_shards, prepare_dataset, search_files
 
-from hardneg import mine
-from hardneg.merge import positive_scores
+from hardneg.data.texts import normalized_text
+from hardneg.mining import mine
 from hardneg.options import PRESETS, MiningOptions
+from hardneg.search.merge import positive_scores
 from hardneg.stages.mine import MineJob
-from hardneg.texts import normalized_text
 
 N_ROWS = 40
 

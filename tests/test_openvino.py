@@ -20,7 +20,7 @@ from conftest import REPO
 torch = pytest.importorskip("torch")
 pytest.importorskip("openvino")
 
-from hardneg.openvino_backend import META, ExportError, OpenVINOEncoder, export  # noqa: E402
+from hardneg.encode.openvino_backend import META, ExportError, OpenVINOEncoder, export  # noqa: E402
 
 PASSAGES = 200  # of the 500: the passages run to 256 tokens, and each costs both encoders
 
@@ -144,7 +144,7 @@ def test_a_model_without_a_transformer_is_refused_before_tracing(tmp_path):
 
 
 def test_a_gpu_job_keeps_torch_whatever_the_backend(monkeypatch):
-    from hardneg import embed
+    from hardneg.encode import embed
     from hardneg.options import ModelOptions
 
     calls = []

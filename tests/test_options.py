@@ -17,7 +17,7 @@ import yaml
 
 from conftest import REPO, demo_config, rule_context, rule_stages
 from hardneg import docs, jobs
-from hardneg.columns import TABLE_KEYS
+from hardneg.data.columns import TABLE_KEYS
 from hardneg.options import (
     BLOCKS,
     PRESETS,

@@ -80,7 +80,7 @@ def test_single_dataset_target_reports_that_dataset_alone(demo_run, browser):
 def test_dataset_cards_load_and_count_the_files(demo_run):
     from huggingface_hub import DatasetCard
 
-    from hardneg.card import describe_search
+    from hardneg.report.card import describe_search
 
     wd, _ = demo_run
     out = wd / "retrieval" / "original"
@@ -109,7 +109,7 @@ def test_dataset_cards_load_and_count_the_files(demo_run):
 
 
 def test_card_names_the_approximate_search_when_ivf_made_the_candidates():
-    from hardneg.card import describe_search
+    from hardneg.report.card import describe_search
 
     ivf = describe_search({"topk": 100, "index": "ivf", "nlist": "auto", "nprobe": 64})
     assert ivf.startswith("approximate: faiss IndexIVFFlat (nlist auto, nprobe 64)")

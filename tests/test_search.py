@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from stages import merge_shards, search_files
 
-from hardneg.embed import shard_bounds
+from hardneg.encode.embed import shard_bounds
 
 
 @pytest.mark.parametrize("n_rows, n_shards, block", [(0, 3, 4), (10, 3, 4), (100, 7, 8), (5, 4, 1), (64, 2, 32)])
@@ -87,7 +87,7 @@ def test_torch_search_equals_faiss_candidate_table(tmp_path):
 
 
 def test_threaded_exact_rescoring_is_identical():
-    from hardneg.search import exact_scores
+    from hardneg.search.search import exact_scores
 
     rng = np.random.default_rng(5)
     p, q = _vectors(rng, 400, 24), _vectors(rng, 3000, 24)
@@ -101,7 +101,7 @@ def test_threaded_exact_rescoring_is_identical():
 def test_ivf_index_finds_nearly_all_of_the_exact_top_k(tmp_path):
     """IVF (approximate first stage) with the same exact rescoring: recall@50 against the
     flat index is high on clustered data, and every returned score is exact."""
-    from hardneg.search import ivf_nlist, ivf_nprobe
+    from hardneg.search.search import ivf_nlist, ivf_nprobe
 
     rng = np.random.default_rng(6)
     centers = _vectors(rng, 40, 32)
@@ -142,8 +142,8 @@ def test_repeats_across_chunks_are_found_and_hash_collisions_never_merge(tmp_pat
     """Repeated query vectors anywhere in the file (not only within one chunk) map to their
     first row; with every hash forced equal, the byte comparison keeps distinct vectors
     apart and the candidate table is unchanged."""
-    import hardneg.search as search
-    from hardneg.vectors import QueryVectors
+    import hardneg.search.search as search
+    from hardneg.search.vectors import QueryVectors
 
     rng = np.random.default_rng(8)
     p = _vectors(rng, 150, 16)
@@ -166,7 +166,7 @@ def test_twin_queries_search_and_score_with_their_passage_vector(tmp_path):
     """Queries whose text is also a passage are not encoded (zero rows); search and the
     positive scores read the twin passage's vector, so the tables equal those made from
     query files holding that vector."""
-    from hardneg.merge import positive_scores
+    from hardneg.search.merge import positive_scores
 
     rng = np.random.default_rng(9)
     p = _vectors(rng, 120, 16)

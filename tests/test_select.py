@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from stages import select_negatives
 
+from hardneg.mining.select import REASONS, PairSets
 from hardneg.options import PRESETS, MiningOptions
-from hardneg.select import REASONS, PairSets
 
 
 def make_case(rng: random.Random, n_cand=100, n_pos=3):
@@ -100,7 +100,7 @@ def test_query_text_exclusion_and_score_bounds():
 def test_group_order_is_lexsort_also_on_ties():
     """The packed sort of the random-sampling order equals ``np.lexsort((keys, groups))``,
     also where keys tie in their packed high bits (then the exact lexsort decides)."""
-    from hardneg.select import group_order
+    from hardneg.mining.select import group_order
 
     rng = np.random.default_rng(3)
     for n in (0, 1, 2, 7, 5000):

@@ -20,10 +20,10 @@ import pytest
 from stages import embed_shard, merge_shards, mine_dataset, prepare_dataset, search_files
 
 from conftest import REPO
-from hardneg.embed import load_model
+from hardneg.encode.embed import load_model
 from hardneg.formats import FORMATS
-from hardneg.merge import positive_scores
 from hardneg.options import MiningOptions, ModelOptions
+from hardneg.search.merge import positive_scores
 
 SOURCES = ["gooaq_pairs", "eli5_question_answer", "yahoo_answers_title_answer", "squad_pairs", "amazon_review_2018"]
 SETTINGS = {"range_min": 1, "range_max": 20, "num_negatives": 5, "relative_margin": 0.05}

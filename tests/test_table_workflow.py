@@ -21,7 +21,7 @@ import yaml
 from hub_server import HubServer
 
 from conftest import REPO, demo_config, run_snakemake, write_config
-from hardneg.readers import read_n_tuple, read_tevatron
+from hardneg.formats.readers import read_n_tuple, read_tevatron
 
 pytestmark = pytest.mark.workflow
 OUT = "retrieval/original"

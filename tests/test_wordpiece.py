@@ -1,4 +1,4 @@
-"""The Arrow path of a BERT WordPiece tokenizer (hardneg.wordpiece) gives the Rust
+"""The Arrow path of a BERT WordPiece tokenizer (hardneg.encode.wordpiece) gives the Rust
 tokenizer's ids, lengths and truncation flags on adversarial and random text, and leaves
 the texts it cannot prove to the Rust tokenizer."""
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from hardneg.embed import load_model
-from hardneg.encoding import FastFeatures
+from hardneg.encode.embed import load_model
+from hardneg.encode.encoding import FastFeatures
+from hardneg.encode.wordpiece import Pieces, WordPieceFast
 from hardneg.options import ModelOptions
-from hardneg.wordpiece import Pieces, WordPieceFast
 
 ADVERSARIAL = [
     "",

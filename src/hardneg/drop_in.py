@@ -44,7 +44,7 @@ def _model_path(model, cache: Path) -> tuple[str, int | None]:
     """A model name or path for the workflow, and its max_seq_length. A loaded
     SentenceTransformer is saved once under a hash of its files, so a changed model never
     meets another's cached vectors."""
-    from .sources import file_digest
+    from .data.sources import file_digest
 
     if isinstance(model, str | os.PathLike):
         return str(model), None
@@ -61,7 +61,7 @@ def _input_file(dataset, columns: list[str], cache: Path) -> Path:
     """The dataset's two columns as a parquet file named by its bytes (kept once)."""
     import pyarrow.parquet as pq
 
-    from .sources import file_digest
+    from .data.sources import file_digest
 
     inputs = cache / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)

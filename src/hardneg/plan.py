@@ -16,7 +16,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from . import jobs, stages
-from .columns import check_table_keys, is_glob, table_columns
+from .data.columns import check_table_keys, is_glob, table_columns
+from .data.sources import HF_REPO_RE, parse_source
 from .evaluate.variants import evaluation_variants, teacher_key, variant_teachers
 from .formats import FORMATS
 from .io import InputError
@@ -41,7 +42,6 @@ from .options import (
     from_config,
     unknown_key,
 )
-from .sources import HF_REPO_RE, parse_source
 
 # the top-level keys: the folders, one key per options block, the global mining block
 TOP_LEVEL = (*(f.name for f in fields(WorkflowOptions)), *BLOCKS, "mining", "datasets")
@@ -177,7 +177,7 @@ class Plan:
 
     def local_tables(self):
         """(name, options, files) of each dataset in the ``table`` format with a local source."""
-        from .tables import table_files
+        from .data.tables import table_files
 
         for name, ds in self.datasets.items():
             if ds.format == "table" and self.sources[name].kind == "local":
@@ -186,7 +186,7 @@ class Plan:
     def check_columns(self) -> None:
         """The columns a local table names are in each file's header (read now, not when
         prepare runs)."""
-        from .tables import file_columns
+        from .data.tables import file_columns
 
         for name, ds, files in self.local_tables():
             for path in files:
@@ -198,7 +198,7 @@ class Plan:
     def shard_notes(self) -> list[str]:
         """Why a local table's shard will be empty: a shard is whole blocks of
         ``embed.block_rows`` rows (so that vectors never depend on the shard count)."""
-        from .tables import quick_row_count
+        from .data.tables import quick_row_count
 
         notes, block = [], self.embed.block_rows
         for name, ds, files in self.local_tables():

@@ -23,7 +23,7 @@ rule download:
         "../scripts/stage.py"
 
 
-# A hub repo's split: every data file of it at the pinned revision (hardneg.hub), as a
+# A hub repo's split: every data file of it at the pinned revision (hardneg.data.hub), as a
 # folder laid out as in the repo.
 rule download_split:
     output:

@@ -24,10 +24,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..beir import BeirSource
+from ..data.beir import BeirSource
+from ..data.loaders import BadRows
+from ..data.texts import text_hashes
 from ..io import InputError, atomic_path, write_json
-from ..loaders import BadRows
-from ..texts import text_hashes
 from .metrics import small_sample_warnings
 
 if TYPE_CHECKING:

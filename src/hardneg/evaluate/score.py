@@ -3,7 +3,7 @@ corpus.
 
 The model (``base``: the configured one; otherwise the variant's trained folder) embeds
 every passage of the prepared corpus and the held-out queries; the exact search of
-:mod:`hardneg.search` ranks the top 100 passages of each query, one corpus chunk at a time
+:mod:`hardneg.search.search` ranks the top 100 passages of each query, one corpus chunk at a time
 (memory: one chunk's vectors), and the chunks' candidates are merged by (-score, row).
 Per-query nDCG@10, MRR@10 and Recall@100 go to ``outputs.per_query`` so that variants can
 be compared query by query; their means to ``outputs.stats``.
@@ -23,9 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..embed import embedding_dim, encode_blocks, load_encoder, shard_texts
+from ..encode.embed import embedding_dim, encode_blocks, load_encoder, shard_texts
 from ..io import atomic_path, write_json
-from ..search import order_candidates, search_shard
+from ..search.search import order_candidates, search_shard
 from .metrics import METRICS, per_query_metrics
 
 if TYPE_CHECKING:

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..data.texts import passage_text
+from ..data.textstore import take_rows
 from ..devices import pick_device
-from ..embed import load_model
+from ..encode.embed import load_model
 from ..formats import count_rows, read_mined_rows
+from ..formats.readers import count_parquet_rows
 from ..io import InputError, write_json
-from ..readers import count_parquet_rows
-from ..texts import passage_text
-from ..textstore import take_rows
 from .variants import TRAINING_FORMAT
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def sample_rows(path, n_rows: int, seed: int) -> tuple[list, int]:
 
 
 def training_columns(rows: list, negatives: int, passages_path, seed: int) -> tuple[dict, Counter]:
-    """``anchor``, ``positive``, ``negative_1..k`` columns of :class:`~hardneg.readers.MinedRow`
+    """``anchor``, ``positive``, ``negative_1..k`` columns of :class:`~hardneg.formats.readers.MinedRow`
     rows; counts of filled negatives (random fills: rows of ``passages_path``)."""
     counts: Counter = Counter()
     cols: dict[str, list] = {"anchor": [], "positive": []}

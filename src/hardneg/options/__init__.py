@@ -35,7 +35,7 @@ BLOCKS = {
 }
 
 
-# the report's plots of one dataset (file names; drawn by hardneg.plots)
+# the report's plots of one dataset (file names; drawn by hardneg.report.plots)
 PLOTS = ("scores", "negatives_per_query", "negative_ranks", "removed", "prepare", "truncation")
 
 __all__ = [

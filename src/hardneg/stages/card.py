@@ -39,6 +39,6 @@ def build(plan, dataset, **_) -> CardJob:
 
 
 def run(inputs, outputs, job: CardJob, logger=None) -> dict:
-    from ..card import run as stage_run
+    from ..report.card import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -12,7 +12,7 @@ class DownloadJob:
     source: str  # datasets.NAME.source (hf:// or https://)
     md5: str | None
     sha256: str | None
-    split: str | None = None  # a hub repo's split (hardneg.hub)
+    split: str | None = None  # a hub repo's split (hardneg.data.hub)
     subset: str | None = None
 
 
@@ -24,6 +24,6 @@ def build(plan, dataset, **_) -> DownloadJob:
 
 
 def run(inputs, outputs, job: DownloadJob, logger=None) -> None:
-    from ..download import run as stage_run
+    from ..data.download import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -1,5 +1,5 @@
 """Rule ``download_split``: every data file of a hub repo's split at the pinned revision
-(:mod:`hardneg.hub`), as a folder laid out as in the repo."""
+(:mod:`hardneg.data.hub`), as a folder laid out as in the repo."""
 
 from __future__ import annotations
 
@@ -20,6 +20,6 @@ def build(plan, dataset, **_) -> DownloadSplitJob:
 
 
 def run(inputs, outputs, job: DownloadSplitJob, logger=None) -> None:
-    from ..download import run as stage_run
+    from ..data.download import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

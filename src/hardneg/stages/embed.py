@@ -33,6 +33,6 @@ def build(plan, dataset, n, shard, model=None, **_) -> EmbedJob:
 
 
 def run(inputs, outputs, job: EmbedJob, logger=None) -> dict:
-    from ..embed import run as stage_run
+    from ..encode.embed import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

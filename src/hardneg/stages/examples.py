@@ -21,6 +21,6 @@ def build(plan, dataset, **_) -> ExamplesJob:
 
 
 def run(inputs, outputs, job: ExamplesJob, logger=None) -> None:
-    from ..examples import run as stage_run
+    from ..report.examples import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -25,6 +25,6 @@ def build(plan, export=None, variant="", **_) -> ExportJob:
 
 
 def run(inputs, outputs, job: ExportJob, logger=None) -> dict:
-    from ..export import run as stage_run
+    from ..encode.export import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -18,6 +18,6 @@ def build(plan, **_) -> FolderCardJob:
 
 
 def run(inputs, outputs, job: FolderCardJob, logger=None) -> dict:
-    from ..folder_card import run as stage_run
+    from ..report.folder_card import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -21,6 +21,6 @@ def build(plan, dataset, model=None, **_) -> MergeJob:
 
 
 def run(inputs, outputs, job: MergeJob, logger=None) -> None:
-    from ..merge import run as stage_run
+    from ..search.merge import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

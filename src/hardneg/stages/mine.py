@@ -26,6 +26,6 @@ def build(plan, dataset, variant=None, **_) -> MineJob:
 
 
 def run(inputs, outputs, job: MineJob, logger=None) -> dict:
-    from ..mine import run as stage_run
+    from ..mining.mine import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -15,6 +15,6 @@ def build(plan, dataset, **_) -> PlotsJob:
 
 
 def run(inputs, outputs, job: PlotsJob, logger=None) -> None:
-    from ..plots import run as stage_run
+    from ..report.plots import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

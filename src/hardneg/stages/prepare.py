@@ -3,7 +3,7 @@ given negatives, twins); bad rows counted, capped."""
 
 from __future__ import annotations
 
-from ..columns import TableColumns, table_columns
+from ..data.columns import TableColumns, table_columns
 from ..jobs import job
 
 
@@ -30,6 +30,6 @@ def build(plan, dataset, **_) -> PrepareJob:
 
 
 def run(inputs, outputs, job: PrepareJob, logger=None) -> dict:
-    from ..prepare import run as stage_run
+    from ..data.prepare import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -16,6 +16,6 @@ def build(plan, benchmarks, **_) -> ReportJob:
 
 
 def run(inputs, outputs, job: ReportJob, logger=None) -> str:
-    from ..report import run as stage_run
+    from ..report.summary import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

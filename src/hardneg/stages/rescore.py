@@ -18,6 +18,6 @@ def build(plan, dataset, **_) -> RescoreJob:
 
 
 def run(inputs, outputs, job: RescoreJob, logger=None) -> None:
-    from ..rescore import run as stage_run
+    from ..search.rescore import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)

@@ -22,6 +22,6 @@ def build(plan, dataset, model=None, **_) -> SearchJob:
 
 
 def run(inputs, outputs, job: SearchJob, logger=None) -> None:
-    from ..search import run as stage_run
+    from ..search.search import run as stage_run
 
     return stage_run(inputs, outputs, job, logger)
