@@ -42,7 +42,8 @@ else:
     job_class = getattr(pkg, "MineJob", None) or __import__("hardneg.stages.mine", fromlist=["MineJob"]).MineJob
     inputs = F(queries=args["q"], passages=args["p"], candidates=args["c"], positive_scores=args["s"],
                cache_stats=args["c"].replace(".parquet", ".stats.json"))
-    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), job_class(dataset="bench", mining=opts))
+    job = job_class(dataset=args["dataset"], mining=opts)
+    st = pkg.run(inputs, F(mined=args["out"], stats=args["out"] + ".json"), job)
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "queries": st["queries"], "rss_mb": rss}))
@@ -59,12 +60,15 @@ def main(
     c = cands[0]
     work = Path(tempfile.mkdtemp(prefix="bench-mine-"))
     try:
-        # the whole package as it was at old_rev, importable as hnm_old
-        tar = subprocess.run(
-            ["git", "-C", str(REPO), "archive", old_rev, "src/hardneg"], capture_output=True, check=True
-        ).stdout
+        # the whole package as it was at old_rev (src/hardneg, or workflow_scripts/hnm before
+        # it was installable), importable as hnm_old
+        tree = subprocess.run(["git", "-C", str(REPO), "ls-tree", "-d", "--name-only", old_rev, "src/hardneg"],
+                              capture_output=True, text=True, check=True).stdout  # fmt: skip
+        where = "src/hardneg" if tree.strip() else "workflow_scripts/hnm"
+        tar = subprocess.run(["git", "-C", str(REPO), "archive", old_rev, where], capture_output=True, check=True)
+        tar = tar.stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=tar, check=True)
-        shutil.move(work / "src" / "hardneg", work / "hnm_old")
+        shutil.move(work / where, work / "hnm_old")
         (work / "child.py").write_text(CHILD)
         env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}"}
         for preset in presets.split(","):
@@ -77,6 +81,7 @@ def main(
                     "s": c.replace("candidates.parquet", "positive_scores.parquet"),
                     "out": str(work / f"{label}-{preset}.jsonl"),
                     "preset": preset,
+                    "dataset": dataset,
                 }
                 t0 = time.perf_counter()
                 try:
