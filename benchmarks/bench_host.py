@@ -49,14 +49,10 @@ from pathlib import Path
 from types import SimpleNamespace as F
 sys.path.insert(0, sys.argv[1])
 stage, a = sys.argv[2], json.loads(sys.argv[3])
+# the root's own layout (an installed editable hardneg would serve a grouped name either way)
 GROUPED = {"embed": "encode.embed", "mine": "mining.mine", "examples": "report.examples"}
-
-
-def imp(m):  # this version's module; an older version's flat one
-    try:
-        return __import__(f"hardneg.{GROUPED.get(m, m)}", fromlist=[m])
-    except ModuleNotFoundError:
-        return __import__(f"hardneg.{m}", fromlist=[m])
+grouped = os.path.isdir(os.path.join(sys.argv[1], "hardneg", "mining"))
+imp = lambda m: __import__(f"hardneg.{GROUPED.get(m, m) if grouped else m}", fromlist=[m])
 res, prep = a["results"], a["prep"]
 cands = glob.glob(f"{res}/search/*/top*/realistic/candidates.parquet")[0]
 cdir = os.path.dirname(cands)
