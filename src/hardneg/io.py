@@ -90,7 +90,7 @@ class BackgroundFile:
         self._unsynced += len(data)
         if self._unsynced >= self.sync_bytes:
             self._fh.flush()
-            os.fdatasync(self._fh.fileno())
+            getattr(os, "fdatasync", os.fsync)(self._fh.fileno())  # macOS has fsync alone
             self._unsynced = 0
 
     def close(self) -> None:

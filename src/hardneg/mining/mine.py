@@ -192,8 +192,8 @@ class Miner:
 
     def decide(self, q0: int, q1: int, run: QueryRun) -> Decision:
         """Queries [q0, q1) with their candidates ``run`` (sorted by query, then rank): what
-        is chosen and written, and the written queries' records. Reads the miner's arrays
-        only, so the next run's decision can be made while this one is written."""
+        is chosen and which queries are written. Reads the miner's arrays and changes none,
+        so the next runs are decided while this one is counted and written (:meth:`apply`)."""
         nq = q1 - q0
         mined = np.ones(nq, dtype=bool)
         if self.held is not None:
@@ -238,10 +238,10 @@ class Miner:
         return (c.rank >= o.range_min) & (c.rank < o.range_max) & ~c.excl_id & ~c.excl_text
 
     def _records(self, wq: np.ndarray, run: QueryRun, picked: tuple, span: tuple[int, int]) -> tuple:
-        """The records of the written queries ``wq`` of queries ``span`` = [q0, q1), column by
-        column (:class:`hardneg.formats.writers.Records`), and their sample for the examples page;
-        ``picked``: the chosen negatives and the
-        judged positives (relabel) among ``run``'s candidates. A query's positives are its
+        """The records of the written queries ``wq`` of queries ``span`` = [q0, q1), column
+        by column (:class:`hardneg.formats.writers.Records`), and their sample for the examples
+        page; ``picked``: the chosen negatives and the judged positives (relabel) among
+        ``run``'s candidates. A query's positives are its
         qrels, then the judge's; its negatives the given ones, then the chosen."""
         (q0, q1), (chosen, relabel) = span, picked
         nw = len(wq)
