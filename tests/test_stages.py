@@ -3,12 +3,14 @@ the package (nothing kept by hand here)."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import pkgutil
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import hardneg
 import hardneg.evaluate
@@ -98,3 +100,59 @@ def test_the_wheel_lists_every_subpackage():
     }
     found = {f.rstrip(".") for f in found}
     assert found <= listed, sorted(found - listed)
+
+
+def _imported(path: Path, module: list[str]) -> set[str]:
+    """The hardneg modules (dotted, below hardneg) that importing ``module`` imports: its
+    module-level imports, not those inside functions or under ``TYPE_CHECKING``."""
+    package = module if path.name == "__init__.py" else module[:-1]
+    found: set[str] = set()
+
+    def visit(body) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.If | ast.Try | ast.With):
+                for block in ("body", "orelse", "finalbody", "handlers"):
+                    for part in getattr(node, block, []):
+                        visit(part.body if isinstance(part, ast.ExceptHandler) else [part])
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.module:
+                    found.add(".".join(base + node.module.split(".")))
+                else:
+                    found.update(".".join(base + [a.name]) for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hardneg."):
+                found.add(node.module.removeprefix("hardneg."))
+
+    visit(ast.parse(path.read_text()).body)
+    return found
+
+
+def test_no_import_cycle_between_subpackages_and_top_modules():
+    """Each subpackage of hardneg (and each top-level module) is a node; importing one may
+    not import, by any path, the one that imported it."""
+    src = REPO / "src" / "hardneg"
+    graph: dict[str, set[str]] = {}
+    for path in src.rglob("*.py"):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        module = parts[:-1] if parts[-1] == "__init__" else parts
+        if not module:
+            continue
+        graph.setdefault(module[0], set()).update(
+            t.split(".")[0] for t in _imported(path, module) if t and t.split(".")[0] != module[0]
+        )
+    state: dict[str, int] = {}
+
+    def walk(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            assert state.get(nxt) != 1, " -> ".join([*trail, node, nxt])
+            if nxt not in state:
+                walk(nxt, [*trail, node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node, [])
+    assert {"data", "encode", "search", "mining", "formats", "report", "evaluate"} <= set(graph)
