@@ -20,14 +20,14 @@ the model runs.
 
 from __future__ import annotations
 
-import queue
-import threading
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..io import ahead
 from .wordpiece import WordPieceFast
 
 TENSOR_KEYS = ("input_ids", "attention_mask", "token_type_ids")
@@ -206,70 +206,52 @@ class Pipeline:
         feats = [(b, lambda b=b: self.fast.collate(tokens, b, pin=self.cuda)) for b in batches]
         return Block(index, rows, inverse, len(unique), int(tokens.truncated[inverse].sum()), feats)
 
-    def _produce(self, blocks, out: queue.Queue, stop: threading.Event) -> None:
-        try:
-            for index, rows, texts in blocks:
-                block = self._plan(index, rows, texts)
-                out.put(("block", block))
-                for pos, make in block.batches:
-                    if stop.is_set():
-                        return
-                    out.put(("batch", (pos, _index(pos, self.cuda), make())))
-            out.put(("end", None))
-        except BaseException as exc:  # handed to the main thread, which raises it
-            out.put(("error", exc))
+    def _items(self, blocks) -> Iterator[tuple[str, object]]:
+        """Each block, then its batches' features (made in the producer thread)."""
+        for index, rows, texts in blocks:
+            block = self._plan(index, rows, texts)
+            yield "block", block
+            for pos, make in block.batches:
+                yield "batch", (pos, _index(pos, self.cuda), make())
 
     def run(self, blocks: Iterator, write: Callable[[np.ndarray, np.ndarray], None], on_block=None) -> int:
         """Encode every block; returns how many texts were truncated."""
         import torch
 
-        q: queue.Queue = queue.Queue(maxsize=self.prefetch * 8)
-        stop = threading.Event()
-        producer = threading.Thread(target=self._produce, args=(blocks, q, stop), daemon=True)
-        producer.start()
         writer = ThreadPoolExecutor(1)
         pending, truncated = [], 0
         device = self.model.device
         self.model.eval()
         try:
             block, buf, done = None, None, 0
-            while True:
-                kind, item = q.get()
-                if kind == "error":
-                    raise item
-                if kind == "end":
-                    break
-                if kind == "block":
-                    block, done = item, 0
-                    truncated += block.truncated
-                    buf = None
-                    if block.n_unique == 0:
-                        pending.append(writer.submit(_write_block, write, block, None, None, on_block))
-                    continue
-                pos, index, features = item
-                with torch.inference_mode():
-                    features = {
-                        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-                        for k, v in features.items()
-                    }
-                    emb = self.model(features)["sentence_embedding"]
-                    emb = torch.nn.functional.normalize(emb, p=2, dim=1)
-                    if buf is None:
-                        buf = torch.empty((block.n_unique, emb.shape[1]), dtype=emb.dtype, device=emb.device)
-                    buf[index.to(emb.device, non_blocking=True)] = emb
-                done += len(pos)
-                if done == block.n_unique:
-                    host, event = _to_host(buf, self.cuda)
-                    pending.append(writer.submit(_write_block, write, block, host, event, on_block))
+            # blocks and batches made by a producer thread (stopped when this returns or raises)
+            with contextlib.closing(ahead(self._items(blocks), depth=self.prefetch * 8)) as items:
+                for kind, item in items:
+                    if kind == "block":
+                        block, done = item, 0
+                        truncated += block.truncated
+                        buf = None
+                        if block.n_unique == 0:
+                            pending.append(writer.submit(_write_block, write, block, None, None, on_block))
+                        continue
+                    pos, index, features = item
+                    with torch.inference_mode():
+                        features = {
+                            k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+                            for k, v in features.items()
+                        }
+                        emb = self.model(features)["sentence_embedding"]
+                        emb = torch.nn.functional.normalize(emb, p=2, dim=1)
+                        if buf is None:
+                            buf = torch.empty((block.n_unique, emb.shape[1]), dtype=emb.dtype, device=emb.device)
+                        buf[index.to(emb.device, non_blocking=True)] = emb
+                    done += len(pos)
+                    if done == block.n_unique:
+                        host, event = _to_host(buf, self.cuda)
+                        pending.append(writer.submit(_write_block, write, block, host, event, on_block))
             for f in pending:
                 f.result()
         finally:
-            stop.set()
-            while producer.is_alive():  # unblock a producer waiting on a full queue
-                try:
-                    q.get(timeout=0.05)
-                except queue.Empty:
-                    pass
             writer.shutdown(wait=True)
         return truncated
 

@@ -24,6 +24,8 @@ import json
 
 import numpy as np
 
+from ..arrays import runs_of
+
 CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"  # what BertNormalizer's clean_text removes from ASCII
 PUNCT = "([!-/:-@\\[-`{-~])"  # what BertPreTokenizer isolates in ASCII (Rust's is_ascii_punctuation)
 
@@ -112,15 +114,11 @@ class WordPieceFast:
     def _finish(self, body: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each text's ids cut to the limit, between the special tokens."""
         kept = full if self.limit is None else np.minimum(full, max(self.limit, 0))
-        starts = np.cumsum(full) - full
-        text_of = np.repeat(np.arange(len(full)), full)
-        keep = (np.arange(len(body)) - starts[text_of]) < kept[text_of]
         nb, na = len(self.before), len(self.after)
         lengths = kept + nb + na
         out_starts = np.cumsum(lengths) - lengths
         out = np.empty(int(lengths.sum()), dtype=np.int64)
-        body_at = np.repeat(out_starts + nb - np.cumsum(kept) + kept, kept) + np.arange(int(kept.sum()))
-        out[body_at] = body[keep]
+        out[runs_of(out_starts + nb, kept)] = body[runs_of(np.cumsum(full) - full, kept)]  # each text's first kept
         for j, token in enumerate(self.before):
             out[out_starts + j] = token
         for j, token in enumerate(self.after):
@@ -179,8 +177,7 @@ def _flatten(pieces, start, plen, word_of, counts) -> tuple[np.ndarray, np.ndarr
     distinct words have ``plen`` pieces from ``start`` in ``pieces``; ``word_of``: each word
     of the texts, in order, as a distinct word's place; ``counts``: each text's words)."""
     occ = plen[word_of]
-    to = np.cumsum(occ) - occ  # where each word's pieces go
-    flat = pieces[np.arange(int(occ.sum())) + np.repeat(start[word_of] - to, occ)]
+    flat = pieces[runs_of(start[word_of], occ)]
     ends = np.concatenate([[0], np.cumsum(occ)])
     last = np.cumsum(counts)
     return flat, ends[last] - ends[last - counts]

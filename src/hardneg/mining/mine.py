@@ -18,6 +18,7 @@ memory-mapped copies of the tables (:mod:`hardneg.data.textstore`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from ..arrays import runs_of
 from ..data.texts import row_ids
 from ..data.textstore import TextStore, passage_store, scratch_dir
 from ..formats import FORMATS, open_writer
@@ -44,7 +46,6 @@ from .select import (
     count_reasons,
     group_starts,
     query_seeds,
-    runs_of,
     sample_keys,
 )
 from .select import select_candidates as _select
@@ -300,9 +301,11 @@ class Miner:
         the next runs while this one counts and writes (:func:`hardneg.io.ahead`)."""
         progress = Progress(self.logger, "mine", total=self.n_queries, unit="queries")
         decided = ((q1, self.decide(q0, q1, run)) for q0, q1, run in self.spans(candidates_path))
-        for q1, d in ahead(decided, depth=2) if threads > 1 else decided:
-            self.apply(writer, d)
-            progress.update(q1)
+        # closed when this returns or raises: the thread stops then, not when collected
+        with contextlib.closing(ahead(decided, depth=2) if threads > 1 else decided) as runs:
+            for q1, d in runs:
+                self.apply(writer, d)
+                progress.update(q1)
         progress.update(self.n_queries)
         progress.finish()
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ..arrays import runs_of
 from ..io import atomic_path
-from .select import runs_of, sample_keys
+from .select import sample_keys
 
 SCAN = 2_000  # queries scanned for the suspicious negatives
 SHOW = 20  # queries shown whole

@@ -101,12 +101,6 @@ class PairSets:
         return out
 
 
-def runs_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The rows ``starts[i] .. starts[i] + counts[i]`` of each ``i``, one run after another."""
-    first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return (first + np.arange(int(counts.sum()))).astype(np.int64)
-
-
 def group_starts(groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Index of the first row of each group in a sorted group array (len n_groups + 1)."""
     return np.searchsorted(groups, np.arange(n_groups + 1))
